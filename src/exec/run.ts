@@ -1,0 +1,135 @@
+// The one wrapper around execa: argv arrays only, cancellation, errors that carry the tool's stderr tail.
+import { execa, type ResultPromise } from 'execa';
+import { InterruptedError, ToolError } from '../errors.js';
+
+export interface RunOptions {
+  /** Cancels the child (SIGTERM, then SIGKILL after 5 s). */
+  signal?: AbortSignal | undefined;
+  cwd?: string | undefined;
+  env?: Record<string, string | undefined> | undefined;
+  /** Bytes or a file path fed to stdin. */
+  input?: string | Buffer | undefined;
+  inputFile?: string | undefined;
+  /** Each line of stdout and stderr as it arrives (progress, logs). */
+  onLine?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /** Exit codes that count as success (default [0]). */
+  okCodes?: readonly number[] | undefined;
+  /** Hint shown when the tool fails. */
+  hint?: string | undefined;
+  timeoutMs?: number | undefined;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** apt package that provides each tool we call, for "install it" hints. */
+export const toolPackages: Record<string, string> = {
+  xorriso: 'xorriso',
+  mksquashfs: 'squashfs-tools',
+  unsquashfs: 'squashfs-tools',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  'qemu-img': 'qemu-utils',
+  zstd: 'zstd',
+  skopeo: 'skopeo',
+  debootstrap: 'debootstrap',
+  mount: 'mount',
+  umount: 'mount',
+  chroot: 'coreutils',
+  'grub-mkstandalone': 'grub-common grub-efi-amd64-bin',
+  'mkfs.vfat': 'dosfstools',
+  mcopy: 'mtools',
+  mmd: 'mtools',
+  xz: 'xz-utils',
+};
+
+export function quoteArgv(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
+function tail(text: string, lines = 12): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+export function spawn(file: string, args: readonly string[], o: RunOptions = {}): ResultPromise {
+  return execa(file, args, {
+    cancelSignal: o.signal,
+    forceKillAfterDelay: 5000,
+    cwd: o.cwd,
+    env: o.env,
+    extendEnv: true,
+    stripFinalNewline: false,
+    ...(o.input === undefined ? {} : { input: o.input }),
+    ...(o.inputFile === undefined ? {} : { inputFile: o.inputFile }),
+    ...(o.timeoutMs === undefined ? {} : { timeout: o.timeoutMs }),
+    reject: false,
+    all: false,
+    buffer: true,
+    maxBuffer: 64 * 1024 * 1024,
+    ...(o.onLine
+      ? {
+          stdout: [
+            function* (line: unknown) {
+              o.onLine?.(String(line), 'stdout');
+              yield line;
+            },
+          ],
+          stderr: [
+            function* (line: unknown) {
+              o.onLine?.(String(line), 'stderr');
+              yield line;
+            },
+          ],
+        }
+      : {}),
+  } as never) as ResultPromise;
+}
+
+/** Run a tool to completion; throw a ToolError (or InterruptedError) unless it exits with an ok code. */
+export async function run(file: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
+  const argv = [file, ...args];
+  const r = await spawn(file, args, o);
+  const stdout = toText(r.stdout);
+  const stderr = toText(r.stderr);
+  if (r.isCanceled || o.signal?.aborted) {
+    throw new InterruptedError(`interrupted while running ${file}`);
+  }
+  const code = r.exitCode;
+  const ok = o.okCodes ?? [0];
+  if (code !== undefined && ok.includes(code)) return { stdout, stderr, exitCode: code };
+  const errno = (r.cause as NodeJS.ErrnoException | undefined)?.code;
+  if (errno === 'ENOENT') {
+    const pkg = toolPackages[file];
+    throw new ToolError(`${file} is not installed (needed to run: ${quoteArgv(argv)})`, file, '', {
+      hint: pkg ? `install it: apt-get install ${pkg}` : `install ${file} and make sure it is on PATH`,
+    });
+  }
+  const why = r.timedOut
+    ? `timed out after ${o.timeoutMs} ms`
+    : r.signal
+      ? `was killed by ${r.signal}`
+      : `exited with code ${code}`;
+  const stderrTail = tail(stderr || stdout);
+  throw new ToolError(
+    `${file} ${why}: ${quoteArgv(argv)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`,
+    file,
+    stderrTail,
+    { hint: o.hint, cause: r },
+  );
+}
+
+function toText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.join('\n');
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  return '';
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}

@@ -1,0 +1,39 @@
+// The payload manifest: one entry per image archive with its digest, size and the ID the engine will show.
+export type Compression = 'zstd' | 'gzip' | 'xz' | 'none';
+
+export interface ImageSourceRecord {
+  kind: 'docker-archive' | 'rootfs';
+  /** Host path as given (never credentials). */
+  path: string;
+  /** sha256 of the source file as read. */
+  digest: string;
+}
+
+export interface PayloadImage {
+  /** name:tag the engine will list. */
+  refs: string[];
+  /** Archive file name inside the payload directory. */
+  file: string;
+  /** sha256 hex of the compressed archive. */
+  sha256: string;
+  bytes: number;
+  uncompressedBytes: number;
+  /** sha256:<hex> of the image config: the ID docker and podman show. */
+  imageId: string;
+  source: ImageSourceRecord;
+}
+
+export interface PayloadManifest {
+  version: 1;
+  compression: Compression;
+  images: PayloadImage[];
+}
+
+/** The loader reads this tab-separated form: file, sha256, image id, refs (comma-separated). */
+export function manifestTsv(m: PayloadManifest): string {
+  return m.images.map((i) => [i.file, i.sha256, i.imageId, i.refs.join(',')].join('\t')).join('\n') + '\n';
+}
+
+export function manifestJson(m: PayloadManifest): string {
+  return `${JSON.stringify(m, null, 2)}\n`;
+}

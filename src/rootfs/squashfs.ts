@@ -1,0 +1,105 @@
+// squashfs-tools wrappers (mksquashfs, unsquashfs) and a reader for the superblock.
+import { open } from 'node:fs/promises';
+import { type RunOptions, run } from '../exec/run.js';
+
+export type SquashCompression = 'gzip' | 'lzma' | 'lzo' | 'xz' | 'lz4' | 'zstd';
+
+const compressionIds: Record<number, SquashCompression> = { 1: 'gzip', 2: 'lzma', 3: 'lzo', 4: 'xz', 5: 'lz4', 6: 'zstd' };
+
+export interface SquashSuperblock {
+  compression: SquashCompression;
+  blockSize: number;
+  bytesUsed: number;
+  inodes: number;
+  modificationTime: number;
+}
+
+export const SQUASHFS_SUPERBLOCK_BYTES = 96;
+
+/** Parse a squashfs 4.0 superblock (little endian). Returns undefined when the magic is not 'hsqs'. */
+export function parseSuperblock(buf: Uint8Array): SquashSuperblock | undefined {
+  if (buf.length < SQUASHFS_SUPERBLOCK_BYTES) return undefined;
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.toString('latin1', 0, 4) !== 'hsqs') return undefined;
+  const major = b.readUInt16LE(28);
+  if (major !== 4) return undefined;
+  const compression = compressionIds[b.readUInt16LE(20)];
+  if (!compression) return undefined;
+  return {
+    inodes: b.readUInt32LE(4),
+    modificationTime: b.readUInt32LE(8),
+    blockSize: b.readUInt32LE(12),
+    compression,
+    bytesUsed: Number(b.readBigUInt64LE(40)),
+  };
+}
+
+/** Read the superblock of a squashfs that starts at `offset` in `file` (an ISO, or the squashfs itself). */
+export async function readSuperblock(file: string, offset = 0): Promise<SquashSuperblock | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(SQUASHFS_SUPERBLOCK_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    return parseSuperblock(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface MksquashfsOptions {
+  source: string;
+  target: string;
+  compression: SquashCompression;
+  blockSize?: number | undefined;
+  level?: number | undefined;
+  processors?: number | undefined;
+  /** Fixed times and ownership for reproducible output. */
+  sourceDateEpoch?: number | undefined;
+  /** Paths (relative to source) to leave out. */
+  exclude?: readonly string[] | undefined;
+  /** Keep all files as root:root. */
+  allRoot?: boolean | undefined;
+}
+
+export function mksquashfsArgs(o: MksquashfsOptions): string[] {
+  const args = [o.source, o.target, '-noappend', '-comp', o.compression];
+  if (o.blockSize !== undefined) args.push('-b', String(o.blockSize));
+  if (o.level !== undefined) {
+    if (o.compression === 'xz') args.push('-Xdict-size', '100%');
+    else if (o.compression === 'zstd' || o.compression === 'gzip') args.push('-Xcompression-level', String(o.level));
+  }
+  if (o.processors !== undefined) args.push('-processors', String(o.processors));
+  if (o.sourceDateEpoch !== undefined) {
+    args.push('-mkfs-time', String(o.sourceDateEpoch), '-all-time', String(o.sourceDateEpoch));
+  }
+  if (o.allRoot) args.push('-all-root');
+  if (o.exclude && o.exclude.length > 0) args.push('-wildcards', '-e', ...o.exclude);
+  args.push('-no-progress');
+  return args;
+}
+
+export const mksquashfs = (o: MksquashfsOptions, io: RunOptions = {}) => run('mksquashfs', mksquashfsArgs(o), io);
+
+export function unsquashfsArgs(o: { image: string; dest: string; processors?: number }): string[] {
+  return [
+    '-no-progress',
+    '-d', o.dest,
+    ...(o.processors === undefined ? [] : ['-processors', String(o.processors)]),
+    o.image,
+  ];
+}
+
+export const unsquashfs = (o: { image: string; dest: string; processors?: number }, io: RunOptions = {}) =>
+  run('unsquashfs', unsquashfsArgs(o), io);
+
+/** Parse `unsquashfs -s` output (compression and block size), as a cross-check of parseSuperblock. */
+export function parseUnsquashfsStat(text: string): { compression?: string; blockSize?: number; bytes?: number } {
+  const out: { compression?: string; blockSize?: number; bytes?: number } = {};
+  const comp = /^Compression (\w+)/m.exec(text);
+  if (comp?.[1]) out.compression = comp[1];
+  const bs = /^Block size (\d+)/m.exec(text);
+  if (bs?.[1]) out.blockSize = Number(bs[1]);
+  const size = /^Filesystem size ([\d.]+) bytes/m.exec(text);
+  if (size?.[1]) out.bytes = Number(size[1]);
+  return out;
+}
