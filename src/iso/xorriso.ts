@@ -97,7 +97,6 @@ export function modifyArgs(o: ModifyOptions): string[] {
   if (o.sourceDateEpoch !== undefined) {
     const stamp = xorrisoDate(o.sourceDateEpoch);
     args.push(
-      '-volume_date', 'all_file_dates', 'set_to_mtime',
       '-volume_date', 'c', stamp,
       '-volume_date', 'm', stamp,
       '-volume_date', 'uuid', stamp,

@@ -80,16 +80,25 @@ export function mksquashfsArgs(o: MksquashfsOptions): string[] {
 
 export const mksquashfs = (o: MksquashfsOptions, io: RunOptions = {}) => run('mksquashfs', mksquashfsArgs(o), io);
 
-export function unsquashfsArgs(o: { image: string; dest: string; processors?: number }): string[] {
+export interface UnsquashfsOptions {
+  image: string;
+  dest: string;
+  processors?: number | undefined;
+  /** Byte offset of the squashfs inside image (a squashfs stored in an ISO). */
+  offset?: number | undefined;
+}
+
+export function unsquashfsArgs(o: UnsquashfsOptions): string[] {
   return [
     '-no-progress',
     '-d', o.dest,
+    ...(o.offset === undefined ? [] : ['-o', String(o.offset)]),
     ...(o.processors === undefined ? [] : ['-processors', String(o.processors)]),
     o.image,
   ];
 }
 
-export const unsquashfs = (o: { image: string; dest: string; processors?: number }, io: RunOptions = {}) =>
+export const unsquashfs = (o: UnsquashfsOptions, io: RunOptions = {}) =>
   run('unsquashfs', unsquashfsArgs(o), io);
 
 /** Parse `unsquashfs -s` output (compression and block size), as a cross-check of parseSuperblock. */

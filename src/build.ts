@@ -1,0 +1,73 @@
+// build(): the whole pipeline as a library call; the stage list is the program's table of contents.
+import { rm } from 'node:fs/promises';
+import type { BuildConfig } from './config/types.js';
+import type { PayloadManifest } from './images/manifest.js';
+import type { StageTiming, VerifyOutcome } from './pipeline/context.js';
+import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
+import { Workspace } from './pipeline/workspace.js';
+import { engine } from './stages/engine.js';
+import { images } from './stages/images.js';
+import { inspect } from './stages/inspect.js';
+import { cleanupOutput, iso, publish } from './stages/iso.js';
+import { payload } from './stages/payload.js';
+import { preflight } from './stages/preflight.js';
+import { rootfs } from './stages/rootfs.js';
+import { squash } from './stages/squash.js';
+import { verify } from './stages/verify.js';
+
+export const buildStages = [preflight, inspect, rootfs, images, engine, payload, squash, iso, verify, publish] as const;
+
+export interface BuildReport {
+  ok: boolean;
+  base: { iso: string; flavor?: string | undefined; bytes?: number | undefined };
+  output?: { path: string; bytes: number; sha256: string } | undefined;
+  engine: string;
+  mode?: 'layer' | 'rebuild' | undefined;
+  layer?: { isoPath: string; bytes: number } | undefined;
+  packages?: string[] | undefined;
+  images?: PayloadManifest | undefined;
+  stages: StageTiming[];
+  verify: VerifyOutcome[];
+  seconds: number;
+}
+
+export interface BuildOptions {
+  renderer?: RendererChoice;
+  signal?: AbortSignal;
+  stream?: NodeJS.WriteStream;
+}
+
+export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<BuildReport> {
+  const ws = config.workDir ? new Workspace(config.workDir) : Workspace.forOutput(config.cacheDir, config.out);
+  const signal = o.signal ?? new AbortController().signal;
+  const ctx = newContext(config, ws, signal);
+  const t0 = performance.now();
+  let ok = false;
+  await ws.open();
+  try {
+    await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream });
+    ok = ctx.facts.verify.every((v) => v.ok);
+  } catch (e) {
+    await cleanupOutput(config.out, e);
+    throw e;
+  } finally {
+    await ws.release();
+    if (!config.keepWork) {
+      for (const dir of ['layer', 'payload', 'iso-files', 'mnt', 'layer.squashfs']) await rm(ws.path(dir), { recursive: true, force: true });
+    }
+  }
+  const f = ctx.facts;
+  return {
+    ok,
+    base: { iso: config.iso, flavor: f.base?.flavor, bytes: f.base?.bytes },
+    output: f.output,
+    engine: config.engine,
+    mode: f.mode,
+    layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
+    packages: f.installedPackages,
+    images: f.manifest,
+    stages: ctx.timings,
+    verify: f.verify,
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}

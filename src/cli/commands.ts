@@ -1,0 +1,248 @@
+// The verbs: parse argv strictly, run, print results; errors propagate to main.ts which prints them.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type BuildReport, build } from '../build.js';
+import { type RawConfig, parseVerify, readConfigFile, toBuildConfig } from '../config/load.js';
+import { defaultCacheDir } from '../config/paths.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
+import { ensureDebianLiveIso } from '../fixture/debian-live.js';
+import { parseRef } from '../images/reference.js';
+import { type InspectResult, inspectIso } from '../iso/inspect.js';
+import { chooseRenderer } from '../pipeline/runner.js';
+import { verifyIso } from '../verify.js';
+import { HELP, VERSION } from './help.js';
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+function parse(argv: string[], options: ParseArgsConfig['options'], verb: string): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
+  } catch (e) {
+    throw new UsageError(`remaster ${verb}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`, { hint: `see: remaster ${verb} --help` });
+  }
+}
+
+const s = (v: Values[string]): string | undefined => (typeof v === 'string' ? v : undefined);
+const list = (v: Values[string]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+
+export async function main(argv: string[], signal: AbortSignal): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP.main);
+      return verb === undefined ? ExitCode.usage : ExitCode.ok;
+    case '--version':
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return ExitCode.ok;
+    case 'build':
+      return buildCmd(rest, signal);
+    case 'inspect':
+      return inspectCmd(rest, signal);
+    case 'verify':
+      return verifyCmd(rest, signal);
+    case 'demo':
+      return demoCmd(rest, signal);
+    default:
+      throw new UsageError(`unknown command "${verb}"`, { hint: 'commands: build, inspect, verify, demo (remaster --help)' });
+  }
+}
+
+const buildOptions = {
+  config: { type: 'string', short: 'c' },
+  iso: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  engine: { type: 'string' },
+  image: { type: 'string', multiple: true },
+  verify: { type: 'string' },
+  compression: { type: 'string' },
+  'compression-level': { type: 'string' },
+  'rootfs-mode': { type: 'string' },
+  package: { type: 'string', multiple: true },
+  'delete-after-load': { type: 'boolean' },
+  'tmpfs-size': { type: 'string' },
+  accel: { type: 'string' },
+  'verify-timeout': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'work-dir': { type: 'string' },
+  'keep-work': { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+/** Flags win over the config file, key by key. */
+export function rawFromFlags(values: Values): RawConfig {
+  const raw: RawConfig = values.config ? readConfigFile(String(values.config)) : {};
+  const set = <K extends keyof RawConfig>(k: K, v: unknown) => {
+    if (v !== undefined) raw[k] = v;
+  };
+  set('iso', s(values.iso));
+  set('out', s(values.out));
+  set('engine', s(values.engine));
+  const imgs = list(values.image);
+  if (imgs.length > 0) raw.images = imgs;
+  set('verify', s(values.verify));
+  set('compression', s(values.compression));
+  set('compressionLevel', s(values['compression-level']));
+  set('rootfsMode', s(values['rootfs-mode']));
+  const pkgs = list(values.package);
+  if (pkgs.length > 0) raw.extraPackages = pkgs;
+  if (values['delete-after-load']) raw.deleteAfterLoad = true;
+  set('tmpfsSize', s(values['tmpfs-size']));
+  set('accel', s(values.accel));
+  set('verifyTimeout', s(values['verify-timeout']));
+  set('cacheDir', s(values['cache-dir']));
+  set('workDir', s(values['work-dir']));
+  if (values['keep-work']) raw.keepWork = true;
+  return raw;
+}
+
+async function buildCmd(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(argv, buildOptions, 'build');
+  if (values.help) return help('build');
+  if (positionals.length > 0) throw new UsageError(`remaster build: unexpected argument "${positionals[0]}"`, { hint: 'the base ISO goes after --iso' });
+  const config = toBuildConfig(rawFromFlags(values));
+  const report = await build(config, {
+    renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
+    signal,
+    stream: process.stderr,
+  });
+  printBuildReport(report, values.json === true);
+  return report.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+function printBuildReport(r: BuildReport, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `${r.ok ? 'built' : 'FAILED'}: ${r.output?.path ?? '(no output)'} ${r.output ? `(${mib(r.output.bytes)}, sha256 ${r.output.sha256})` : ''}`,
+    `  base ${r.base.iso} (${r.base.flavor}), ${r.mode} mode, engine ${r.engine}, ${r.images?.images.length ?? 0} image(s), ${r.seconds} s`,
+    ...r.verify.map((v) => `  verify ${v.firmware}/${v.accel}: ${v.ok ? 'PASS' : 'FAIL'}${v.secondsToReport ? `, images present ${v.secondsToReport.toFixed(0)} s after QEMU start` : ''}${v.diagnosis ? ` (${v.diagnosis})` : ''}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function inspectCmd(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } }, 'inspect');
+  if (values.help) return help('inspect');
+  const [iso, extra] = positionals;
+  if (!iso || extra) throw new UsageError('remaster inspect takes one ISO path', { hint: 'remaster inspect base.iso [--json]' });
+  const r = await inspectIso(iso, { signal });
+  if (values.json) {
+    const { files: _files, ...rest } = r;
+    process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+  } else process.stdout.write(describeInspect(r));
+  return ExitCode.ok;
+}
+
+export function describeInspect(r: InspectResult): string {
+  const b = r.boot;
+  const lines = [
+    `${r.iso}: ${r.flavor}, volume "${r.volumeId}", ${mib(r.bytes)}`,
+    `boot: BIOS ${b.bios ? 'yes' : 'no'}, UEFI ${b.uefi ? 'yes' : 'no'}, hybrid ${b.hybrid ? 'yes' : 'no'}${b.gpt ? ' (GPT)' : ''}${b.appendedEfiPartition ? ', appended EFI partition' : ''}`,
+    ...b.elTorito.map((e) => `  El Torito #${e.index}: ${e.platform}${e.path ? ` ${e.path}` : ''}`),
+    `  system area: ${b.systemArea || 'none'}`,
+    'root filesystem layers (bottom first):',
+    ...r.rootfs.map((l) => `  ${l.path}: ${l.compression}, ${l.blockSize / 1024} KiB blocks, ${mib(l.bytes)}`),
+    `kernels: ${r.kernels.join(', ') || 'none'}; initrds: ${r.initrds.join(', ') || 'none'}`,
+    `checksum files: ${r.checksumFiles.join(', ') || 'none'}; boot menus: ${r.bootMenus.join(', ') || 'none'}`,
+  ];
+  if (r.moduleFile) lines.push(`layer order file: ${r.moduleFile}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      engine: { type: 'string' },
+      expect: { type: 'string', multiple: true },
+      firmware: { type: 'string' },
+      accel: { type: 'string' },
+      timeout: { type: 'string' },
+      'work-dir': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    'verify',
+  );
+  if (values.help) return help('verify');
+  const [iso, extra] = positionals;
+  if (!iso || extra) throw new UsageError('remaster verify takes one ISO path', { hint: 'remaster verify out.iso --engine docker --expect app:1.0' });
+  const engine = s(values.engine);
+  if (engine !== 'docker' && engine !== 'podman') throw new UsageError('remaster verify: --engine must be docker or podman');
+  const expect = list(values.expect).map((e) => {
+    const [ref, id] = e.split('@');
+    return id ? { ref: parseRef(ref ?? '', '--expect').full, id } : { ref: parseRef(ref ?? '', '--expect').full };
+  });
+  if (expect.length === 0) throw new UsageError('remaster verify: give at least one --expect name:tag');
+  await inspectIso(iso, { signal });
+  const accel = s(values.accel) ?? process.env.REMASTER_ACCEL ?? 'auto';
+  if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${accel}"`);
+  const timeout = s(values.timeout);
+  if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new UsageError(`--timeout: expected seconds, got "${timeout}"`);
+  const workDir = resolve(s(values['work-dir']) ?? join(defaultCacheDir(), 'verify'));
+  await mkdir(workDir, { recursive: true });
+  const outcomes = await verifyIso({
+    iso,
+    engine,
+    expected: expect,
+    firmwares: parseVerify('--firmware', s(values.firmware) ?? 'bios'),
+    accel: accel as 'auto',
+    timeout: timeout === undefined ? undefined : Number(timeout),
+    workDir,
+    signal,
+    onLine: values.json ? (l) => process.stderr.write(`${l}\n`) : (l) => process.stderr.write(`${l}\n`),
+  });
+  const ok = outcomes.every((o) => o.ok);
+  if (values.json) process.stdout.write(`${JSON.stringify({ ok, iso, outcomes }, null, 2)}\n`);
+  else for (const o of outcomes) process.stdout.write(`${o.firmware}: ${o.ok ? 'PASS' : `FAIL (${o.diagnosis})`}; guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}; evidence in ${join(workDir, o.firmware)}\n`);
+  return ok ? ExitCode.ok : ExitCode.failed;
+}
+
+async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
+  const { values } = parse(
+    argv,
+    { engine: { type: 'string' }, out: { type: 'string', short: 'o' }, verify: { type: 'string' }, accel: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, 'cache-dir': { type: 'string' } },
+    'demo',
+  );
+  if (values.help) return help('demo');
+  const cacheDir = s(values['cache-dir']) ?? defaultCacheDir();
+  const engine = s(values.engine) ?? 'docker';
+  const out = resolve(s(values.out) ?? `remaster-demo-${engine}.iso`);
+  process.stderr.write(`remaster demo: base ISO from Debian packages (cached in ${cacheDir}/base-iso; the first run takes a while)\n`);
+  const base = await ensureDebianLiveIso({ cacheDir, signal, onLine: (l) => process.stderr.write(`  base: ${l}\n`) });
+  process.stderr.write(`remaster demo: base ${base.path} (${base.built ? 'built now' : 'from cache'})\n`);
+  const demoDir = join(cacheDir, 'demo');
+  await mkdir(demoDir, { recursive: true });
+  const rootfsTar = join(demoDir, 'busybox-rootfs.tar');
+  await writeBusyboxRootfs(rootfsTar, { mtime: 0 });
+  const config = toBuildConfig({
+    iso: base.path,
+    out,
+    engine,
+    images: [`rootfs:${rootfsTar}=demo/busybox:1.0`],
+    verify: s(values.verify) ?? 'bios',
+    ...(s(values.accel) ? { accel: s(values.accel) } : {}),
+    cacheDir,
+  });
+  const report = await build(config, { renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }), signal, stream: process.stderr });
+  printBuildReport(report, values.json === true);
+  return report.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+function help(verb: keyof typeof HELP): number {
+  process.stdout.write(HELP[verb]);
+  return ExitCode.ok;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,61 @@
+// Help texts with examples for each verb.
+import { readFileSync } from 'node:fs';
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const EXIT = `Exit codes: 0 success; 1 build or verification failed; 2 usage or input error; 130 interrupted.
+`;
+
+export const HELP = {
+  main: `remaster ${VERSION}: preload a container engine and images into a Debian live ISO, and prove it boots.
+
+Usage:
+  remaster build --iso <base.iso> --out <new.iso> --engine docker|podman --image <archive.tar> [...]
+  remaster inspect <iso> [--json]
+  remaster verify <iso> --engine docker|podman --expect <name:tag> [...] [--firmware bios|uefi|all]
+  remaster demo [--engine docker|podman]
+
+Run "remaster <command> --help" for the options and examples of each command.
+${EXIT}`,
+  build: `remaster build: write a new ISO with the engine, the images and their loader; boot it to check.
+
+Options:
+  -c, --config <file>        YAML or JSON file with the same keys (flags override it)
+  --iso <path>               base ISO (Debian live)
+  -o, --out <path>           ISO to write (written beside, renamed when verified)
+  --engine docker|podman     engine to install from the base's apt sources
+  --image <source>           repeatable: app.tar (docker save / podman save),
+                             docker-archive:app.tar=name:tag (rename), rootfs:root.tar=name:tag
+  --verify none|bios|uefi|all  boot the result in QEMU and check the images (default bios)
+  --compression zstd|gzip|xz|none, --compression-level <n>
+  --rootfs-mode auto|layer|rebuild   add a layer (default where possible) or rebuild the root
+  --package <deb>            repeatable: more packages to install with the engine
+  --delete-after-load        the loader deletes each archive after a verified load
+  --tmpfs-size <size>        engine store tmpfs on a live root (default 75%)
+  --accel auto|kvm|tcg, --verify-timeout <seconds>
+  --cache-dir, --work-dir <dir>, --keep-work
+  --json                     print the build report as JSON on stdout
+  -q, --quiet, --debug
+
+Examples:
+  remaster build --iso debian-live-12.iso --out app.iso --engine docker --image app.tar
+  remaster build -c remaster.yml --verify all --json > report.json
+${EXIT}`,
+  inspect: `remaster inspect <iso> [--json]: flavor, boot entries, root filesystem layers, checksum files.
+
+Example:
+  remaster inspect debian-live-12.iso --json | jq .rootfs
+${EXIT}`,
+  verify: `remaster verify <iso> --engine docker|podman --expect <name:tag[@sha256:id]> [...]
+  --firmware bios|uefi|all (default bios), --accel auto|kvm|tcg, --timeout <seconds>, --work-dir <dir>, --json
+
+Boots the ISO in QEMU through its own boot loader; the guest reports what its engine holds.
+
+Example:
+  remaster verify app.iso --engine podman --expect acme/app:1.2 --firmware all
+${EXIT}`,
+  demo: `remaster demo [--engine docker|podman] [--out <path>] [--verify bios|uefi|all|none]
+Builds a small Debian live base ISO from Debian packages (cached), a busybox image without any registry,
+remasters the base with it and boots the result.
+${EXIT}`,
+} as const;

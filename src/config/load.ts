@@ -1,0 +1,190 @@
+// Build config from a file (YAML or JSON) and flags: validation names the key's path; flags override the file.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { UsageError } from '../errors.js';
+import type { Compression } from '../images/manifest.js';
+import type { ImageSpec } from '../images/payload.js';
+import type { Engine } from '../units/render.js';
+import { defaultCacheDir } from './paths.js';
+import type { Accel, BuildConfig, Firmware, RootfsMode } from './types.js';
+
+/** The keys a config file may hold, with their types (also the documentation of the file format). */
+export const CONFIG_KEYS = {
+  iso: 'path of the base ISO',
+  out: 'path of the ISO to write',
+  engine: '"docker" or "podman"',
+  images: 'list of image sources: "path.tar", "docker-archive:path.tar[=name:tag]", "rootfs:path.tar=name:tag", or {source, ref, cmd}',
+  verify: '"none", "bios", "uefi", "all", or a list of firmwares',
+  compression: '"zstd" (default), "gzip", "xz" or "none"',
+  compressionLevel: 'compressor level (zstd 1-22, gzip/xz 1-9)',
+  rootfsMode: '"auto" (default), "layer" or "rebuild"',
+  extraPackages: 'more Debian packages to install with the engine',
+  deleteAfterLoad: 'delete each archive once loaded (default false)',
+  tmpfsSize: 'size of the engine store tmpfs on a live root (default "75%")',
+  accel: '"auto" (default), "kvm" or "tcg"',
+  verifyTimeout: 'seconds to wait for the guest report',
+  cacheDir: 'cache directory',
+  workDir: 'work directory',
+  keepWork: 'keep the work directory after a successful build',
+} as const;
+
+export type RawConfig = Partial<Record<keyof typeof CONFIG_KEYS, unknown>>;
+
+export function readConfigFile(path: string): RawConfig {
+  if (!existsSync(path)) throw new UsageError(`config file ${path} does not exist`, { hint: 'check the -c path' });
+  let data: unknown;
+  try {
+    data = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`config file ${path} is not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`config file ${path} must hold a mapping of keys`);
+  const raw = data as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!(key in CONFIG_KEYS)) {
+      throw new UsageError(`config file ${path}: unknown key "${key}"`, { hint: `known keys: ${Object.keys(CONFIG_KEYS).join(', ')}` });
+    }
+  }
+  // Relative paths in a config file are relative to the file.
+  const base = dirname(resolve(path));
+  const rel = (v: unknown) => (typeof v === 'string' && !isAbsolute(v) ? resolve(base, v) : v);
+  for (const k of ['iso', 'out', 'cacheDir', 'workDir'] as const) if (k in raw) raw[k] = rel(raw[k]);
+  if (Array.isArray(raw.images)) {
+    raw.images = raw.images.map((img) => {
+      if (typeof img === 'string') return resolveImageString(img, base);
+      if (img && typeof img === 'object' && typeof (img as { source?: unknown }).source === 'string') {
+        const o = img as { source: string };
+        return { ...o, source: resolveImageString(o.source, base) };
+      }
+      return img;
+    });
+  }
+  return raw as RawConfig;
+}
+
+function resolveImageString(s: string, base: string): string {
+  const m = /^(docker-archive:|rootfs:)?([^=]+)(=.*)?$/.exec(s);
+  if (!m) return s;
+  const p = m[2] ?? '';
+  return `${m[1] ?? ''}${isAbsolute(p) ? p : resolve(base, p)}${m[3] ?? ''}`;
+}
+
+function fail(key: string, expected: string, got: unknown): never {
+  throw new UsageError(`${key}: expected ${expected}, got ${JSON.stringify(got)}`, { hint: `${key} is ${CONFIG_KEYS[key.split(/[.[]/)[0] as keyof typeof CONFIG_KEYS] ?? ''}` });
+}
+
+function str(key: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') fail(key, 'a non-empty string', v);
+  return v;
+}
+
+function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) fail(key, allowed.map((a) => `"${a}"`).join(' or '), v);
+  return v as T;
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(key, 'true or false', v);
+  return v;
+}
+
+function int(key: string, v: unknown, min: number, max: number): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) fail(key, `an integer from ${min} to ${max}`, v);
+  return n;
+}
+
+export function parseVerify(key: string, v: unknown): Firmware[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : fail(key, '"none", "bios", "uefi", "all" or a list', v);
+  const out = new Set<Firmware>();
+  for (const [i, item] of list.entries()) {
+    const f = oneOf(Array.isArray(v) ? `${key}[${i}]` : key, typeof item === 'string' ? item.trim() : item, ['none', 'bios', 'uefi', 'all'] as const);
+    if (f === 'all') {
+      out.add('bios');
+      out.add('uefi');
+    } else if (f !== 'none') out.add(f);
+  }
+  return [...out];
+}
+
+/** "path.tar", "docker-archive:path.tar=name:tag", "rootfs:path.tar=name:tag". */
+export function parseImageString(key: string, s: string): ImageSpec {
+  const m = /^(?:(docker-archive|rootfs):)?([^=]+?)(?:=(.+))?$/.exec(s);
+  if (!m?.[2]) fail(key, 'an image source like app.tar, docker-archive:app.tar=name:tag or rootfs:root.tar=name:tag', s);
+  const kind = (m[1] ?? 'docker-archive') as 'docker-archive' | 'rootfs';
+  const path = m[2];
+  const ref = m[3];
+  if (!existsSync(path)) throw new UsageError(`${key}: image file ${path} does not exist`, { hint: 'check the path of the image archive' });
+  if (kind === 'rootfs') {
+    if (!ref) throw new UsageError(`${key}: a rootfs tarball needs a name: rootfs:${path}=<name:tag>`);
+    return { kind, path, ref };
+  }
+  return { kind, path, ref };
+}
+
+function parseImage(key: string, v: unknown): ImageSpec {
+  if (typeof v === 'string') return parseImageString(key, v);
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!['source', 'ref', 'cmd'].includes(k)) throw new UsageError(`${key}.${k}: unknown key`, { hint: 'an image takes source, ref and cmd' });
+    const spec = parseImageString(`${key}.source`, str(`${key}.source`, o.source));
+    if (o.ref !== undefined) spec.ref = str(`${key}.ref`, o.ref);
+    if (spec.kind === 'rootfs' && !spec.ref) throw new UsageError(`${key}.ref: a rootfs tarball needs a name (ref: name:tag)`);
+    if (o.cmd !== undefined) {
+      if (spec.kind !== 'rootfs') throw new UsageError(`${key}.cmd: only a rootfs image takes a command`);
+      if (!Array.isArray(o.cmd) || !o.cmd.every((c) => typeof c === 'string')) fail(`${key}.cmd`, 'a list of strings', o.cmd);
+      spec.cmd = o.cmd as string[];
+    }
+    return spec;
+  }
+  fail(key, 'an image source string or {source, ref, cmd}', v);
+}
+
+export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.env): BuildConfig {
+  if (raw.iso === undefined) throw new UsageError('no base ISO given', { hint: 'pass --iso <base.iso> (or iso: in the config file)' });
+  if (raw.out === undefined) throw new UsageError('no output path given', { hint: 'pass --out <new.iso> (or out: in the config file)' });
+  if (raw.engine === undefined) throw new UsageError('no engine given', { hint: 'pass --engine docker or --engine podman' });
+  const images = raw.images === undefined ? [] : Array.isArray(raw.images) ? raw.images.map((v, i) => parseImage(`images[${i}]`, v)) : fail('images', 'a list', raw.images);
+  if (images.length === 0) throw new UsageError('no images given', { hint: 'pass --image <archive.tar> at least once' });
+  const compression = oneOf<Compression>('compression', raw.compression ?? 'zstd', ['zstd', 'gzip', 'xz', 'none']);
+  const sde = env.SOURCE_DATE_EPOCH;
+  const config: BuildConfig = {
+    iso: resolve(str('iso', raw.iso)),
+    out: resolve(str('out', raw.out)),
+    engine: oneOf<Engine>('engine', raw.engine, ['docker', 'podman']),
+    images,
+    verify: parseVerify('verify', raw.verify ?? 'bios'),
+    compression: {
+      kind: compression,
+      level: raw.compressionLevel === undefined ? undefined : int('compressionLevel', raw.compressionLevel, 1, compression === 'zstd' ? 22 : 9),
+    },
+    rootfsMode: oneOf<RootfsMode>('rootfsMode', raw.rootfsMode ?? 'auto', ['auto', 'layer', 'rebuild']),
+    extraPackages: raw.extraPackages === undefined ? [] : parsePackages(raw.extraPackages),
+    deleteAfterLoad: raw.deleteAfterLoad === undefined ? false : bool('deleteAfterLoad', raw.deleteAfterLoad),
+    tmpfsSize: raw.tmpfsSize === undefined ? '75%' : tmpfsSize(raw.tmpfsSize),
+    accel: oneOf<Accel>('accel', raw.accel ?? env.REMASTER_ACCEL ?? 'auto', ['auto', 'kvm', 'tcg']),
+    verifyTimeout: raw.verifyTimeout === undefined ? undefined : int('verifyTimeout', raw.verifyTimeout, 10, 24 * 3600),
+    cacheDir: raw.cacheDir === undefined ? defaultCacheDir(env) : resolve(str('cacheDir', raw.cacheDir)),
+    workDir: raw.workDir === undefined ? undefined : resolve(str('workDir', raw.workDir)),
+    keepWork: raw.keepWork === undefined ? false : bool('keepWork', raw.keepWork),
+    sourceDateEpoch: sde === undefined || sde === '' ? undefined : int('SOURCE_DATE_EPOCH', sde, 0, 2 ** 40),
+  };
+  return Object.freeze(config);
+}
+
+function parsePackages(v: unknown): string[] {
+  if (!Array.isArray(v)) fail('extraPackages', 'a list of Debian package names', v);
+  return v.map((p, i) => {
+    const s = str(`extraPackages[${i}]`, p);
+    if (!/^[a-z0-9][a-z0-9+.-]+(=[\w.+:~-]+)?$/.test(s)) fail(`extraPackages[${i}]`, 'a Debian package name', p);
+    return s;
+  });
+}
+
+function tmpfsSize(v: unknown): string {
+  const s = str('tmpfsSize', v);
+  if (!/^(\d{1,3}%|\d+[kKmMgG]?)$/.test(s)) fail('tmpfsSize', 'a size like "75%", "4G" or "512M"', v);
+  return s;
+}

@@ -1,0 +1,32 @@
+// The build configuration: one frozen object that every stage reads.
+import type { CompressionSettings } from '../images/compress.js';
+import type { ImageSpec } from '../images/payload.js';
+import type { Engine } from '../units/render.js';
+
+export type Firmware = 'bios' | 'uefi';
+export type RootfsMode = 'layer' | 'rebuild' | 'auto';
+export type Accel = 'auto' | 'kvm' | 'tcg';
+
+export interface BuildConfig {
+  iso: string;
+  out: string;
+  engine: Engine;
+  images: ImageSpec[];
+  /** Firmwares to boot the result under; empty = no verification. */
+  verify: Firmware[];
+  compression: CompressionSettings;
+  rootfsMode: RootfsMode;
+  /** Extra Debian packages to install with the engine. */
+  extraPackages: string[];
+  deleteAfterLoad: boolean;
+  tmpfsSize: string;
+  accel: Accel;
+  /** Seconds; undefined = the default for the accelerator. */
+  verifyTimeout?: number | undefined;
+  cacheDir: string;
+  /** Defaults to <cacheDir>/work/<hash of the output path>. */
+  workDir?: string | undefined;
+  keepWork: boolean;
+  /** SOURCE_DATE_EPOCH: fixes file times and dates for reproducible output. */
+  sourceDateEpoch?: number | undefined;
+}

@@ -1,0 +1,73 @@
+// What stages share: the frozen config, the workspace, and facts stages add as they learn them.
+import type { BuildConfig } from '../config/types.js';
+import type { PayloadManifest } from '../images/manifest.js';
+import type { InspectResult } from '../iso/inspect.js';
+import type { MountStack } from '../rootfs/mounts.js';
+import type { Workspace } from './workspace.js';
+
+export interface StageTiming {
+  stage: string;
+  seconds: number;
+  skipped?: string;
+}
+
+export interface VerifyOutcome {
+  firmware: 'bios' | 'uefi';
+  accel: 'kvm' | 'tcg';
+  accelReason: string;
+  ok: boolean;
+  secondsToReport?: number | undefined;
+  durationSeconds: number;
+  images: { ref: string; id: string }[];
+  missing: string[];
+  wrongId: { ref: string; expected: string; actual: string }[];
+  loaderResult?: string | undefined;
+  diagnosis?: string | undefined;
+  serialLog: string;
+  screenshots: string[];
+}
+
+export interface Facts {
+  base?: InspectResult;
+  /** Architecture of the base root (dpkg), for image platforms. */
+  architecture?: string;
+  manifest?: PayloadManifest;
+  /** The new layer's ISO path, e.g. /live/remaster.squashfs, and its host file. */
+  layer?: { isoPath: string; file: string; bytes: number };
+  /** Files written into the ISO: ISO path -> host file. */
+  isoMap: Map<string, string>;
+  mode?: 'layer' | 'rebuild';
+  /** The directory that becomes the new squashfs: the overlay upper (layer) or the whole tree (rebuild). */
+  layerRoot?: string;
+  installedPackages?: string[];
+  output?: { path: string; bytes: number; sha256: string };
+  verify: VerifyOutcome[];
+}
+
+export interface BuildContext {
+  readonly config: Readonly<BuildConfig>;
+  readonly ws: Workspace;
+  readonly signal: AbortSignal;
+  readonly facts: Facts;
+  readonly timings: StageTiming[];
+  /** Mounts opened by the rootfs stage; the runner unwinds them on every exit path. */
+  readonly mounts: MountStack;
+}
+
+/** The subset of a listr2 task a stage uses: progress lines and a changing title. */
+export interface StageTask {
+  output: string;
+  title: string;
+}
+
+export interface Stage {
+  readonly title: string;
+  /** A reason to skip, or undefined to run. */
+  skip?(ctx: BuildContext): string | undefined;
+  run(ctx: BuildContext, task: StageTask): Promise<void>;
+}
+
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`internal: ${what} is not known yet (stage order?)`);
+  return value;
+}

@@ -1,0 +1,72 @@
+// Turn an ordered list of stages into one listr2 run; time each stage; always unwind mounts and the lock.
+import { Listr, ListrLogger, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
+import { InterruptedError } from '../errors.js';
+import { MountStack } from '../rootfs/mounts.js';
+import type { BuildContext, Facts, Stage } from './context.js';
+import type { Workspace } from './workspace.js';
+
+export type RendererChoice = 'fancy' | 'plain' | 'quiet';
+
+export interface RunStagesOptions {
+  renderer: RendererChoice;
+  signal: AbortSignal;
+  /** Where progress goes (stderr when stdout carries JSON). */
+  stream?: NodeJS.WriteStream | undefined;
+}
+
+export function chooseRenderer(o: { quiet?: boolean | undefined; env?: NodeJS.ProcessEnv; isTTY?: boolean | undefined }): RendererChoice {
+  const env = o.env ?? process.env;
+  if (o.quiet) return 'quiet';
+  if (env.CI === 'true' || env.CI === '1' || !o.isTTY || env.TERM === 'dumb') return 'plain';
+  return 'fancy';
+}
+
+export function newContext(config: BuildContext['config'], ws: Workspace, signal: AbortSignal): BuildContext {
+  const facts: Facts = { isoMap: new Map(), verify: [] };
+  return { config, ws, signal, facts, timings: [], mounts: new MountStack() };
+}
+
+export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: RunStagesOptions): Promise<void> {
+  const out = o.stream ?? process.stderr;
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(out, out), useIcons: false });
+  const list = new Listr(
+    stages.map((stage) => ({
+      title: stage.title,
+      skip: () => {
+        const why = stage.skip?.(ctx);
+        if (why) ctx.timings.push({ stage: stage.title, seconds: 0, skipped: why });
+        return why ?? false;
+      },
+      task: async (_: unknown, task: { output: string; title: string }) => {
+        if (ctx.signal.aborted) throw new InterruptedError('interrupted');
+        const t0 = performance.now();
+        try {
+          await stage.run(ctx, task);
+        } finally {
+          ctx.timings.push({ stage: stage.title, seconds: round((performance.now() - t0) / 1000) });
+        }
+      },
+    })),
+    {
+      concurrent: false,
+      exitOnError: true,
+      registerSignalListeners: false,
+      renderer: o.renderer === 'fancy' ? 'default' : o.renderer === 'plain' ? 'simple' : 'silent',
+      rendererOptions: { logger, persistentOutput: true, collapseSubtasks: false, timer: { condition: true, format: () => (s: string) => s, field: (d: number) => `${round(d / 1000)}s` } } as never,
+      fallbackRenderer: 'simple',
+      fallbackRendererOptions: { logger, timestamp: PRESET_TIMESTAMP } as never,
+      fallbackRendererCondition: o.renderer === 'plain',
+      silentRendererCondition: o.renderer === 'quiet',
+      collectErrors: false,
+    },
+  );
+  try {
+    await list.run();
+  } finally {
+    await ctx.mounts.unwind();
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,154 @@
+// Turns a boot's captured console text and guest report into one plain-words diagnosis of the usual failures.
+import { type PhaseName, stripTerminalCodes } from './phases.js';
+import type { GuestReport } from './report.js';
+
+export type DiagnosisKind =
+  | 'loader-failed'
+  | 'no-bootable-device'
+  | 'bootloader-error'
+  | 'root-not-found'
+  | 'kernel-panic'
+  | 'report-truncated'
+  | 'exited-without-report'
+  | 'timeout';
+
+export interface Diagnosis {
+  kind: DiagnosisKind;
+  message: string;
+}
+
+export interface DiagnoseContext {
+  /** How the boot ended; shapes the fallback wording when no known failure is found. */
+  outcome?: 'reported' | 'timeout' | 'exited-without-report';
+  /** Furthest phase the boot reached. */
+  lastPhase?: PhaseName | undefined;
+  timeoutMs?: number;
+}
+
+const JOURNAL_LINES = 20;
+
+function cleanLines(text: string): string[] {
+  return stripTerminalCodes(text)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
+function firstMatch(lines: readonly string[], re: RegExp): string | undefined {
+  return lines.find((l) => re.test(l));
+}
+
+function quote(line: string): string {
+  const short = line.length > 200 ? `${line.slice(0, 200)}...` : line;
+  return `"${short}"`;
+}
+
+/** Lines before the kernel started: where firmware and boot loader messages live. */
+function preKernel(lines: readonly string[]): string[] {
+  const k = lines.findIndex((l) => /Linux version \d/.test(l));
+  return k < 0 ? [...lines] : lines.slice(0, k);
+}
+
+/**
+ * The usual failures, most specific first. Returns undefined when the report is complete and the loader succeeded.
+ * `serialLog` may also carry the firmware's debug log (SeaBIOS prints "No bootable device" there, not on serial).
+ */
+export function diagnoseDetail(
+  serialLog: string,
+  report?: GuestReport,
+  ctx: DiagnoseContext = {},
+): Diagnosis | undefined {
+  if (report?.complete) {
+    if (report.loaderResult === 'success') return undefined;
+    const how = [
+      report.loaderResult === undefined ? 'without saying how it ended' : `with result ${report.loaderResult}`,
+      report.loaderExit === undefined ? '' : `, exit status ${report.loaderExit}`,
+    ].join('');
+    const units = report.failedUnits.length ? `; failed units: ${report.failedUnits.join(', ')}` : '';
+    const journal = report.journal.slice(-JOURNAL_LINES);
+    const tail = journal.length
+      ? `\nlast ${journal.length} line(s) of its journal:\n${journal.map((l) => `  ${l}`).join('\n')}`
+      : '\nits journal was empty';
+    return {
+      kind: 'loader-failed',
+      message: `the guest booted, but the image loader service failed ${how}${units}${tail}`,
+    };
+  }
+
+  const lines = cleanLines(serialLog);
+  const early = preKernel(lines);
+
+  const noBoot =
+    firstMatch(early, /No bootable (device|option)/i) ??
+    (early.some((l) => /BdsDxe: starting Boot[0-9A-F]+ "(?!EFI Internal Shell)/.test(l))
+      ? undefined
+      : (firstMatch(early, /BdsDxe: failed to load Boot[0-9A-F]+/) ??
+        firstMatch(early, /UEFI Interactive Shell|^Shell>/)));
+  if (noBoot) {
+    const failures = early.filter((l) => /^Boot failed:|BdsDxe: failed to load/.test(l));
+    const detail = failures.length ? ` (${failures.map(quote).join('; ')})` : '';
+    return {
+      kind: 'no-bootable-device',
+      message:
+        `the firmware found nothing bootable on the medium: ${quote(noBoot)}${detail}. ` +
+        'The ISO lacks a boot record for this firmware (BIOS: El Torito/isohybrid MBR; UEFI: an EFI system partition ' +
+        'with EFI/BOOT/BOOTX64.EFI).',
+    };
+  }
+
+  const loaderError =
+    firstMatch(early, /^error: /) ??
+    firstMatch(
+      early,
+      /Could not find kernel image|Failed to load (ldlinux\.c32|COM32 file)|No DEFAULT or UI configuration directive|you need to load the kernel first|grub rescue>|Boot failed: press a key to retry|Minimal BASH-like line editing is supported/,
+    );
+  if (loaderError) {
+    return {
+      kind: 'bootloader-error',
+      message: `the boot loader started but could not boot the kernel: ${quote(loaderError)}. Check the paths in isolinux/grub.cfg against the files on the ISO.`,
+    };
+  }
+
+  const rootLine = firstMatch(
+    lines,
+    /Unable to find a medium containing a live file system|Unable to find a medium|VFS: Unable to mount root fs|Gave up waiting for root (file system )?device|ALERT! .* does not exist|Dropping to a shell|\(initramfs\)/,
+  );
+  if (rootLine) {
+    return {
+      kind: 'root-not-found',
+      message: `the kernel started but its initramfs could not find the root/live file system: ${quote(rootLine)}. The squashfs is missing or misnamed, or the kernel lacks the driver for the boot medium (cdrom/usb).`,
+    };
+  }
+
+  const panic = firstMatch(lines, /Kernel panic - not syncing/);
+  if (panic) {
+    return { kind: 'kernel-panic', message: `the kernel panicked: ${quote(panic)}` };
+  }
+
+  const reached = ctx.lastPhase ? `; it got as far as ${ctx.lastPhase}` : '';
+  const last = lines.at(-1);
+  const lastLine = last ? `; last console line: ${quote(last)}` : '; the serial console stayed silent';
+
+  if (report && !report.complete) {
+    return {
+      kind: 'report-truncated',
+      message: `the guest started its report but never finished it (no "end" line)${reached}${lastLine}`,
+    };
+  }
+  if (ctx.outcome === 'exited-without-report') {
+    return {
+      kind: 'exited-without-report',
+      message: `the guest powered off or rebooted without sending a report${reached}${lastLine}`,
+    };
+  }
+  const within = ctx.timeoutMs === undefined ? '' : ` within ${Math.round(ctx.timeoutMs / 1000)} s`;
+  return {
+    kind: 'timeout',
+    message: `no report arrived${within} and the console shows no known failure${reached}${lastLine}`,
+  };
+}
+
+/** Plain-words diagnosis, or undefined when the report is complete and the loader succeeded. */
+export function diagnose(serialLog: string, report?: GuestReport, ctx: DiagnoseContext = {}): string | undefined {
+  return diagnoseDetail(serialLog, report, ctx)?.message;
+}

@@ -1,0 +1,383 @@
+// Boots an ISO in QEMU, watches it through serial/firmware logs and QMP, and collects the guest's report.
+import { mkdir, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InterruptedError, type RemasterError, ToolError, UsageError } from '../errors.js';
+import { quoteArgv, spawn } from '../exec/run.js';
+import { type Accel, QEMU_BINARY, timeoutScale } from './accel.js';
+import { type BootMedia, bootPaths, DEFAULT_REPORT_PORT, qemuArgs } from './args.js';
+import { diagnose } from './diagnose.js';
+import { type FirmwareKind, prepareFirmware } from './firmware.js';
+import { type Phase, PhaseTracker } from './phases.js';
+import { QmpClient } from './qmp.js';
+import { type GuestReport, parseGuestReport } from './report.js';
+
+export { qemuArgs } from './args.js';
+export { diagnose } from './diagnose.js';
+
+export interface BootOptions {
+  iso: string;
+  firmware: FirmwareKind;
+  /** Default cdrom; usb = the hybrid image as a read-only usb-storage disk on an xHCI controller. */
+  media?: BootMedia;
+  accel: Accel;
+  /** Default 2048. */
+  memoryMiB?: number;
+  /** Default 2. */
+  cpus?: number;
+  /** From QEMU start to the report's `end` line. */
+  timeoutMs: number;
+  /** serial.log, firmware.log, report.txt, screenshots, the QMP socket and the OVMF vars copy go here. */
+  workDir: string;
+  /** virtio-serial port name, default 'org.remaster.report'. */
+  reportPort?: string;
+  signal?: AbortSignal;
+  /** Progress lines: QEMU start, each phase as it is reached, screenshots, the end. */
+  onLine?: (line: string) => void;
+  /** Press Enter once the boot menu has been captured, instead of waiting out its timeout. */
+  pressEnterAtMenu?: boolean;
+  /** Where to look for OVMF (defaults to the usual system directories). */
+  firmwareRoots?: readonly string[];
+  /** How long to wait for the guest to power off after its report (default 20 s x timeoutScale). */
+  powerOffGraceMs?: number;
+}
+
+export type BootOutcome = 'reported' | 'timeout' | 'exited-without-report';
+
+export interface BootResult {
+  outcome: BootOutcome;
+  report?: GuestReport;
+  reportText: string;
+  serialLogPath: string;
+  /** SeaBIOS's debug log (empty under OVMF). */
+  firmwareLogPath: string;
+  reportPath: string;
+  /** PNG files actually written: boot-menu.png, final.png. */
+  screenshots: string[];
+  secondsToReport?: number;
+  durationMs: number;
+  accel: Accel;
+  firmware: FirmwareKind;
+  media: BootMedia;
+  phases: Phase[];
+  /** Plain words for the usual failures; absent when the report arrived and the loader succeeded. */
+  diagnosis?: string;
+  /** The QEMU command line that was run, for the log. */
+  command: string;
+}
+
+const POLL_MS = 250;
+/** Unix socket paths are limited to 108 bytes; leave room. */
+const MAX_SOCKET_PATH = 100;
+
+/** When to take the boot-menu screenshot. Delays are after the marker (KVM), multiplied for TCG. */
+export const MENU_SHOT = {
+  /** After a menu is seen on the serial console (GRUB draws it there). */
+  afterMenuMs: 500,
+  /** After the firmware hands over to the boot loader (isolinux may show nothing on serial). */
+  afterBootloaderMs: 1500,
+  /** If no marker shows up at all. */
+  fallbackMs: 8000,
+} as const;
+
+/**
+ * Whether to take the boot-menu screenshot now: 'now', 'wait', or 'missed' once the kernel is already running
+ * (the menu is gone, and a picture of kernel messages named boot-menu.png would mislead).
+ */
+export function menuShotDecision(
+  nowMs: number,
+  seen: { menuAtMs?: number | undefined; bootloaderAtMs?: number | undefined; kernelSeen: boolean },
+  accel: Accel,
+): 'now' | 'wait' | 'missed' {
+  if (seen.kernelSeen) return 'missed';
+  const k = accel === 'kvm' ? 1 : 2.5;
+  let due = MENU_SHOT.fallbackMs * k;
+  if (seen.menuAtMs !== undefined) due = seen.menuAtMs + MENU_SHOT.afterMenuMs * k;
+  else if (seen.bootloaderAtMs !== undefined) due = seen.bootloaderAtMs + MENU_SHOT.afterBootloaderMs * k;
+  return nowMs >= due ? 'now' : 'wait';
+}
+
+/** Reads what was appended to a file since the last call (UTF-8 safe across reads). */
+class FileTail {
+  private offset = 0;
+  private readonly decoder = new StringDecoder('utf8');
+  constructor(readonly path: string) {}
+
+  async read(): Promise<string> {
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(this.path, 'r');
+    } catch {
+      return '';
+    }
+    try {
+      const { size } = await fh.stat();
+      if (size <= this.offset) return '';
+      const buf = Buffer.alloc(size - this.offset);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, this.offset);
+      this.offset += bytesRead;
+      return this.decoder.write(buf.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+async function checkIso(iso: string): Promise<void> {
+  try {
+    const s = await stat(iso);
+    if (s.isFile() || s.isBlockDevice()) return;
+  } catch {
+    // fall through
+  }
+  throw new UsageError(`cannot boot ${iso}: no such ISO file`, { hint: 'build the ISO first, or check the path' });
+}
+
+/** The QMP socket lives in the work dir unless that path is too long for a unix socket (or has a comma). */
+async function qmpSocketPath(workDir: string): Promise<{ path: string; tempDir?: string }> {
+  const inWorkDir = join(workDir, 'qmp.sock');
+  if (Buffer.byteLength(inWorkDir) <= MAX_SOCKET_PATH && !inWorkDir.includes(',')) return { path: inWorkDir };
+  const tempDir = await mkdtemp(join(tmpdir(), 'remaster-qmp-'));
+  return { path: join(tempDir, 'qmp.sock'), tempDir };
+}
+
+function secs(ms: number): string {
+  return (ms / 1000).toFixed(1);
+}
+
+/** Boot the ISO through its own boot loader and collect what happened. QEMU never outlives this call. */
+export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
+  if (o.signal?.aborted) throw new InterruptedError('interrupted before the verification boot');
+  if (!(o.timeoutMs > 0)) throw new UsageError(`boot timeout must be positive (got ${o.timeoutMs} ms)`);
+  await checkIso(o.iso);
+  await mkdir(o.workDir, { recursive: true });
+
+  const media = o.media ?? 'cdrom';
+  const say = o.onLine ?? (() => {});
+  const scale = timeoutScale(o.accel);
+  const socket = await qmpSocketPath(o.workDir);
+  const paths = bootPaths(o.workDir, socket.path);
+  for (const p of [
+    paths.serialLog,
+    paths.firmwareLog,
+    paths.reportFile,
+    paths.bootMenuPng,
+    paths.finalPng,
+    paths.qmpSocket,
+  ]) {
+    await rm(p, { force: true });
+  }
+  const firmware = await prepareFirmware(
+    o.firmware,
+    o.workDir,
+    o.firmwareRoots === undefined ? {} : { roots: o.firmwareRoots },
+  );
+  const argv = qemuArgs({
+    iso: o.iso,
+    firmware,
+    media,
+    accel: o.accel,
+    paths,
+    ...(o.memoryMiB === undefined ? {} : { memoryMiB: o.memoryMiB }),
+    ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
+    reportPort: o.reportPort ?? DEFAULT_REPORT_PORT,
+  });
+  const command = quoteArgv([QEMU_BINARY, ...argv]);
+
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const abortedP = new Promise<void>((resolve) =>
+    controller.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+
+  const t0 = performance.now();
+  const elapsed = () => performance.now() - t0;
+  const child = spawn(QEMU_BINARY, argv, { signal: controller.signal });
+  type Exit = Awaited<typeof child>;
+  let exit: Exit | undefined;
+  let exitAtMs: number | undefined;
+  const exited = child.then((r) => {
+    exit = r;
+    exitAtMs = elapsed();
+    return r;
+  });
+  let killedByUs = false;
+  const kill = async () => {
+    if (exit) return;
+    killedByUs = true;
+    child.kill('SIGKILL');
+    await exited;
+  };
+
+  const tracker = new PhaseTracker((p) => say(`${p.name} reached after ${secs(p.atMs)} s`));
+  const serialTail = new FileTail(paths.serialLog);
+  const firmwareTail = new FileTail(paths.firmwareLog);
+  const screenshots: string[] = [];
+  let qmp: QmpClient | undefined;
+  let timedOut = false;
+  let menuShot: 'pending' | 'done' | 'skipped' = 'pending';
+  let reportText = '';
+  let reportedAtMs: number | undefined;
+
+  const shoot = async (file: string, label: string) => {
+    if (!qmp || qmp.isClosed || exit) return;
+    try {
+      await qmp.screendump(file);
+      screenshots.push(file);
+      say(`screenshot ${label} at ${secs(elapsed())} s`);
+    } catch (e) {
+      say(`screenshot ${label} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+
+  /** Ask QEMU to quit; SIGKILL if it is still there after a few seconds. */
+  const stop = async () => {
+    if (exit) return;
+    if (qmp && !qmp.isClosed) {
+      killedByUs = true;
+      await qmp.quit().catch(() => {});
+      await Promise.race([exited, sleep(5000)]);
+    }
+    await kill();
+  };
+
+  const poll = async () => {
+    const now = elapsed();
+    tracker.feed('firmware', await firmwareTail.read(), now);
+    tracker.feed('serial', await serialTail.read(), now);
+    reportText = await readFile(paths.reportFile, 'utf8').catch(() => reportText);
+    if (reportedAtMs === undefined && parseGuestReport(reportText)?.complete) {
+      reportedAtMs = now;
+      tracker.mark('reported', now);
+    }
+  };
+
+  try {
+    try {
+      qmp = await QmpClient.connect({
+        socketPath: paths.qmpSocket,
+        timeoutMs: 30_000 * scale,
+        signal: controller.signal,
+        shouldRetry: () => exit === undefined,
+      });
+    } catch (e) {
+      if (controller.signal.aborted) throw new InterruptedError('interrupted while starting QEMU');
+      await Promise.race([exited, sleep(1000)]);
+      if (exit) throw qemuFailure(exit, command);
+      throw new ToolError(`QEMU started but its QMP socket never answered: ${(e as Error).message}`, QEMU_BINARY, '', {
+        cause: e,
+      });
+    }
+    say(`QEMU started (${o.accel}, ${o.firmware}, ${media}); timeout ${secs(o.timeoutMs)} s`);
+
+    const powerOffGraceMs = o.powerOffGraceMs ?? 20_000 * scale;
+    for (;;) {
+      if (controller.signal.aborted) throw new InterruptedError('interrupted during the verification boot');
+      await poll();
+      if (exit) break;
+      const now = elapsed();
+
+      if (menuShot === 'pending') {
+        const decision = menuShotDecision(
+          now,
+          {
+            menuAtMs: tracker.menuSeenAtMs,
+            bootloaderAtMs: tracker.get('bootloader')?.atMs,
+            kernelSeen: tracker.has('kernel'),
+          },
+          o.accel,
+        );
+        if (decision === 'missed') {
+          menuShot = 'skipped';
+          say('boot menu not captured: the kernel was already running');
+        } else if (decision === 'now') {
+          menuShot = 'done';
+          await shoot(paths.bootMenuPng, 'boot-menu.png');
+          if (o.pressEnterAtMenu && qmp && !exit) await qmp.sendKey(['ret']).catch(() => {});
+        }
+      }
+
+      if (reportedAtMs !== undefined) {
+        if (!screenshots.includes(paths.finalPng)) {
+          say(`report complete after ${secs(reportedAtMs)} s; waiting for the guest to power off`);
+          await shoot(paths.finalPng, 'final.png');
+        }
+        if (now - reportedAtMs > powerOffGraceMs) {
+          say(`the guest did not power off within ${secs(powerOffGraceMs)} s of its report; quitting QEMU`);
+          await stop();
+          break;
+        }
+      } else if (now >= o.timeoutMs) {
+        timedOut = true;
+        say(`no report after ${secs(now)} s; taking a last screenshot and quitting QEMU`);
+        await shoot(paths.finalPng, 'final.png');
+        await stop();
+        break;
+      }
+      await Promise.race([sleep(POLL_MS), exited, abortedP]);
+    }
+    await poll();
+  } finally {
+    qmp?.close();
+    await kill();
+    o.signal?.removeEventListener('abort', onAbort);
+    await rm(paths.qmpSocket, { force: true });
+    if (socket.tempDir) await rm(socket.tempDir, { recursive: true, force: true });
+  }
+
+  const finished = exit as Exit | undefined;
+  if (finished && !killedByUs && !finished.isCanceled && (finished.exitCode !== 0 || finished.signal)) {
+    throw qemuFailure(finished, command);
+  }
+
+  const report = parseGuestReport(reportText);
+  const outcome: BootOutcome = report?.complete ? 'reported' : timedOut ? 'timeout' : 'exited-without-report';
+  const serialText = await readFile(paths.serialLog, 'utf8').catch(() => '');
+  const firmwareText = await readFile(paths.firmwareLog, 'utf8').catch(() => '');
+  const diagnosis = diagnose(`${firmwareText}\n${serialText}`, report, {
+    outcome,
+    lastPhase: tracker.lastPhase(),
+    timeoutMs: o.timeoutMs,
+  });
+  const durationMs = Math.round(exitAtMs ?? elapsed());
+  say(`QEMU exited after ${secs(durationMs)} s: ${outcome}`);
+  return {
+    outcome,
+    ...(report === undefined ? {} : { report }),
+    reportText,
+    serialLogPath: paths.serialLog,
+    firmwareLogPath: paths.firmwareLog,
+    reportPath: paths.reportFile,
+    screenshots,
+    ...(reportedAtMs === undefined ? {} : { secondsToReport: Math.round(reportedAtMs / 100) / 10 }),
+    durationMs,
+    accel: o.accel,
+    firmware: o.firmware,
+    media,
+    phases: tracker.phases,
+    ...(diagnosis === undefined ? {} : { diagnosis }),
+    command,
+  };
+}
+
+function qemuFailure(
+  r: { exitCode?: number | undefined; signal?: string | undefined; stderr?: unknown; cause?: unknown },
+  command: string,
+): RemasterError {
+  if ((r.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    return new ToolError(`${QEMU_BINARY} is not installed`, QEMU_BINARY, '', {
+      hint: 'install it: apt-get install qemu-system-x86',
+    });
+  }
+  const stderr = String(r.stderr ?? '').trim();
+  const tail = stderr.split('\n').slice(-8).join('\n');
+  const why = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+  return new ToolError(
+    `${QEMU_BINARY} ${why}: ${command}${tail ? `\n    ${tail.replaceAll('\n', '\n    ')}` : ''}`,
+    QEMU_BINARY,
+    tail,
+  );
+}

@@ -1,0 +1,105 @@
+// Derives boot phases (firmware, bootloader, kernel, userspace, reported) from the serial and firmware logs.
+
+export type PhaseName = 'firmware' | 'bootloader' | 'kernel' | 'userspace' | 'reported';
+export const PHASE_ORDER: readonly PhaseName[] = ['firmware', 'bootloader', 'kernel', 'userspace', 'reported'];
+
+export interface Phase {
+  name: PhaseName;
+  /** Milliseconds since QEMU was started. */
+  atMs: number;
+}
+
+/** Which log a line came from: the guest's first serial port, or SeaBIOS's debug port 0x402. */
+export type LogSource = 'serial' | 'firmware';
+
+/** Remove terminal escape sequences (GRUB and OVMF draw with them), carriage returns and other control bytes. */
+export function stripTerminalCodes(text: string): string {
+  return (
+    text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point
+      .replace(/\x1b\[[0-9;?=<>]*[ -/]*[@-~]/g, '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: charset selection
+      .replace(/\x1b[()*+][0-9A-Za-z]/g, '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: other two-byte escapes
+      .replace(/\x1b[@-Z\\-_=>78]/g, '')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: stray control bytes (keep \t and \n)
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+  );
+}
+
+/** Firmware handed over to a boot loader: SeaBIOS jumps to the boot sector / OVMF starts a boot option. */
+const BOOTLOADER_FIRMWARE = /Booting from [0-9a-f]{4}:[0-9a-f]{4}/i;
+const BOOTLOADER_SERIAL =
+  /BdsDxe: starting Boot[0-9A-F]+ "(?!EFI Internal Shell)|Welcome to GRUB|GNU GRUB\s+version|ISOLINUX \d|SYSLINUX \d|will be executed automatically in|Press \[?Tab\]? to edit/;
+/** A boot menu is on screen (the moment to screenshot it). */
+export const MENU_MARKER =
+  /GNU GRUB\s+version|will be executed automatically in|Press \[?Tab\]? to edit|Automatic boot in \d+ seconds?/;
+const KERNEL = /Linux version \d/;
+const USERSPACE = /systemd\[1\]:|Welcome to (?!GRUB)\S|\[\s+OK\s+\] (Started|Reached|Finished)| login: ?$/;
+
+/** The phases one clean line (escape codes removed) proves were reached. */
+export function phaseMarkers(line: string, source: LogSource): PhaseName[] {
+  const found: PhaseName[] = [];
+  if (source === 'firmware') {
+    if (BOOTLOADER_FIRMWARE.test(line)) found.push('bootloader');
+    return found;
+  }
+  if (BOOTLOADER_SERIAL.test(line)) found.push('bootloader');
+  if (KERNEL.test(line)) found.push('kernel');
+  if (USERSPACE.test(line)) found.push('userspace');
+  return found;
+}
+
+/**
+ * Feeds on log text as it grows and records the first time each phase is seen. `firmware` is the first output of
+ * any kind (SeaBIOS's banner on port 0x402, OVMF's first console output on serial). Phases are recorded as observed;
+ * one the logs never show (isolinux without a `serial` directive prints nothing) is simply absent.
+ */
+export class PhaseTracker {
+  readonly phases: Phase[] = [];
+  /** When a boot menu was first seen on the serial console, if ever. */
+  menuSeenAtMs: number | undefined;
+  private readonly partial: Record<LogSource, string> = { serial: '', firmware: '' };
+
+  constructor(private readonly onPhase?: (phase: Phase) => void) {}
+
+  has(name: PhaseName): boolean {
+    return this.phases.some((p) => p.name === name);
+  }
+
+  get(name: PhaseName): Phase | undefined {
+    return this.phases.find((p) => p.name === name);
+  }
+
+  /** The furthest phase reached, in boot order. */
+  lastPhase(): PhaseName | undefined {
+    return [...PHASE_ORDER].reverse().find((n) => this.has(n));
+  }
+
+  /** Record a phase unless already seen. Returns true when it is new. */
+  mark(name: PhaseName, atMs: number): boolean {
+    if (this.has(name)) return false;
+    const phase = { name, atMs: Math.round(atMs) };
+    this.phases.push(phase);
+    this.phases.sort((a, b) => PHASE_ORDER.indexOf(a.name) - PHASE_ORDER.indexOf(b.name));
+    this.onPhase?.(phase);
+    return true;
+  }
+
+  /** Feed newly appended log text observed at atMs. */
+  feed(source: LogSource, chunk: string, atMs: number): void {
+    if (chunk.length === 0) return;
+    this.mark('firmware', atMs);
+    const text = this.partial[source] + chunk;
+    const lines = text.split('\n');
+    const tail = lines.pop() ?? '';
+    // Keep at most a few KB of an unterminated line (GRUB redraws menus without newlines).
+    this.partial[source] = tail.length > 4096 ? tail.slice(-4096) : tail;
+    for (const raw of [...lines, tail]) {
+      const line = stripTerminalCodes(raw);
+      if (!line) continue;
+      for (const name of phaseMarkers(line, source)) this.mark(name, atMs);
+      if (source === 'serial' && this.menuSeenAtMs === undefined && MENU_MARKER.test(line)) this.menuSeenAtMs = atMs;
+    }
+  }
+}

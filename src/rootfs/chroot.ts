@@ -1,0 +1,75 @@
+// Run commands inside a root filesystem: proc/sys/dev bound, services forbidden to start, every mount undone.
+import { lstat, mkdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type RunOptions, type RunResult, run } from '../exec/run.js';
+import { MountStack } from './mounts.js';
+
+export const CHROOT_ENV = {
+  DEBIAN_FRONTEND: 'noninteractive',
+  DEBCONF_NONINTERACTIVE_SEEN: 'true',
+  LC_ALL: 'C.UTF-8',
+  LANG: 'C.UTF-8',
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+};
+
+/** Files we put into the root only for the duration of the session; removed again afterwards. */
+export const SESSION_FILES = ['usr/sbin/policy-rc.d'] as const;
+
+export interface ChrootSession {
+  root: string;
+  run(argv: readonly string[], io?: RunOptions): Promise<RunResult>;
+}
+
+/**
+ * Open a chroot session on `root`: bind /proc, /sys, /dev, /dev/pts; a policy-rc.d that refuses to start
+ * services; the host's resolv.conf bound over the root's (never copied into it). Everything is undone
+ * when fn returns or throws.
+ */
+export async function withChroot<T>(root: string, io: RunOptions, fn: (s: ChrootSession) => Promise<T>): Promise<T> {
+  const mounts = new MountStack(io);
+  const policy = join(root, 'usr/sbin/policy-rc.d');
+  try {
+    await mounts.mount({ source: 'proc', target: join(root, 'proc'), type: 'proc' });
+    await mounts.mount({ source: 'sysfs', target: join(root, 'sys'), type: 'sysfs', options: ['ro'] });
+    await mounts.mount({ source: '/dev', target: join(root, 'dev'), bind: true });
+    await mounts.mount({ source: '/dev/pts', target: join(root, 'dev/pts'), bind: true });
+    await mkdir(join(root, 'run'), { recursive: true });
+    await mounts.mount({ source: 'tmpfs', target: join(root, 'run'), type: 'tmpfs', options: ['mode=0755'] });
+    await bindResolvConf(root, mounts);
+    await writeFile(policy, '#!/bin/sh\n# remaster: no service starts while packages are installed\nexit 101\n', { mode: 0o755 });
+    const session: ChrootSession = {
+      root,
+      run: (argv, more = {}) =>
+        run('chroot', [root, ...argv], { ...io, ...more, env: { ...CHROOT_ENV, ...more.env } }),
+    };
+    return await fn(session);
+  } finally {
+    await mounts.unwind();
+    await rm(policy, { force: true });
+  }
+}
+
+/**
+ * Make name resolution work inside the root without writing the host's resolver into it: bind-mount the
+ * host file over the root's /etc/resolv.conf (following a symlink into /run, which is a tmpfs here).
+ */
+async function bindResolvConf(root: string, mounts: MountStack): Promise<void> {
+  const target = join(root, 'etc/resolv.conf');
+  const st = await lstat(target).catch(() => undefined);
+  let dest = target;
+  if (st?.isSymbolicLink()) {
+    const link = await readlink(target);
+    const abs = link.startsWith('/') ? link : join('/etc', link);
+    if (!abs.startsWith('/run/')) return; // unusual layout: leave it; apt will fail with a clear error
+    dest = join(root, abs);
+    await mkdir(join(dest, '..'), { recursive: true });
+    await writeFile(dest, '');
+  } else if (!st) {
+    // No file to bind over: create one in /run and point at it only for this session is not possible
+    // without touching /etc; resolution falls back to whatever apt's sources use (an IP mirror still works).
+    return;
+  }
+  await mounts.mount({ source: '/etc/resolv.conf', target: dest, bind: true });
+}
+

@@ -1,0 +1,42 @@
+// Engine packages: what to install for each engine, and apt in a chroot.
+import type { Compression } from '../images/manifest.js';
+import { decompressorPackage } from '../images/compress.js';
+import type { Engine } from '../units/render.js';
+import type { ChrootSession } from './chroot.js';
+import type { RunOptions } from '../exec/run.js';
+
+/** Debian package names; the engine's own dependencies (containerd, runc, conmon, iptables...) follow. */
+export const enginePackages: Record<Engine, string[]> = {
+  docker: ['docker.io'],
+  podman: ['podman'],
+};
+
+/** Binaries that must exist in the root after installation, per engine (relative to the root). */
+export const engineBinaries: Record<Engine, string[]> = {
+  docker: ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/containerd', 'usr/sbin/iptables'],
+  podman: ['usr/bin/podman', 'usr/bin/conmon'],
+};
+
+export function packagesFor(engine: Engine, compression: Compression, extra: readonly string[]): string[] {
+  const pkgs = [...enginePackages[engine]];
+  const dec = decompressorPackage[compression];
+  if (dec) pkgs.push(dec);
+  pkgs.push(...extra);
+  return [...new Set(pkgs)];
+}
+
+export function aptInstallArgs(pkgs: readonly string[]): string[] {
+  return ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...pkgs];
+}
+
+export async function aptInstall(s: ChrootSession, pkgs: readonly string[], io: RunOptions): Promise<string[]> {
+  const hint = 'apt in the base root must reach its mirror (see the root\'s /etc/apt/sources.list*); the packages must exist for the base release';
+  await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
+  await s.run(aptInstallArgs(pkgs), { ...io, hint });
+  await s.run(['apt-get', 'clean'], io);
+  const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], io);
+  return stdout.split('\n').filter(Boolean);
+}
+
+/** Paths (relative to the root) that only hold caches of the build: dropped from the new layer. */
+export const BUILD_LEFTOVERS = ['var/lib/apt/lists', 'var/cache/apt', 'tmp', 'var/tmp', 'root/.cache'];

@@ -1,0 +1,59 @@
+// Engine: install docker or podman (and the decompressor) into the root in a chroot; nothing is started.
+import { existsSync } from 'node:fs';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RemasterError } from '../errors.js';
+import type { Stage } from '../pipeline/context.js';
+import { need } from '../pipeline/context.js';
+import { withChroot } from '../rootfs/chroot.js';
+import { aptInstall, BUILD_LEFTOVERS, engineBinaries, packagesFor } from '../rootfs/packages.js';
+import { engineConfigFiles } from '../units/render.js';
+import { writeRootFiles } from './payload.js';
+
+export const engine: Stage = {
+  title: 'Install the container engine',
+  async run(ctx, task) {
+    const c = ctx.config;
+    const root = ctx.ws.merged;
+    const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
+    task.title = `Install the container engine (${pkgs.join(' ')})`;
+    const onLine = (line: string) => {
+      if (line.trim()) task.output = line;
+    };
+    ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal, onLine }, (s) =>
+      aptInstall(s, pkgs, { signal: ctx.signal, onLine }),
+    );
+    const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)));
+    if (missing.length > 0) {
+      throw new RemasterError(`${c.engine} was installed but ${missing.join(', ')} is missing from the root`, {
+        hint: 'the base release packages the engine differently; report this with the base ISO name',
+      });
+    }
+    const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
+    const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
+    await writeRootFiles(root, engineConfigFiles(c.engine, existing));
+    await ctx.mounts.unwind();
+    await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
+    task.output = ctx.facts.installedPackages.join(' ');
+  },
+};
+
+/**
+ * Remove apt lists, caches and temp files the install left. In layer mode this acts on the upper directory
+ * only, so the base's own files at those paths show through unchanged (whiteouts included are dropped).
+ */
+async function dropLeftovers(root: string, wholeDirs: boolean): Promise<void> {
+  for (const rel of BUILD_LEFTOVERS) {
+    const dir = join(root, rel);
+    if (wholeDirs) {
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const e of entries) {
+      if (rel === 'var/lib/apt/lists' && (e === 'partial' || e === 'lock')) continue;
+      if (rel === 'var/cache/apt' && e === 'archives') continue;
+      await rm(join(dir, e), { recursive: true, force: true });
+    }
+  }
+}

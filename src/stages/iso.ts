@@ -1,0 +1,113 @@
+// ISO: map the new files into a copy of the base with xorriso, replaying its boot setup; atomic output.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { VerificationError } from '../errors.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { algoOf, hashFile, updateChecksumText } from '../iso/checksums.js';
+import { xorrisoExtract, xorrisoModify } from '../iso/xorriso.js';
+import type { Stage } from '../pipeline/context.js';
+import { need } from '../pipeline/context.js';
+
+/** Where the ISO is written before it is renamed onto --out: beside it, so the rename is atomic. */
+export function partialPath(out: string): string {
+  const abs = resolve(out);
+  return join(dirname(abs), `.${basename(abs)}.remaster-partial`);
+}
+
+export const iso: Stage = {
+  title: 'Write the ISO (xorriso, boot setup replayed)',
+  async run(ctx, task) {
+    const base = need(ctx.facts.base, 'base ISO');
+    const layer = need(ctx.facts.layer, 'new layer');
+    const files = ctx.ws.isoFiles;
+    await rm(files, { recursive: true, force: true });
+    await mkdir(files, { recursive: true });
+    const map = ctx.facts.isoMap;
+
+    // live-boot reads filesystem.module, when present, instead of sorting: name our layer last in it.
+    if (ctx.facts.mode === 'layer' && base.moduleFile) {
+      const local = join(files, 'filesystem.module');
+      await xorrisoExtract(base.iso, [{ from: base.moduleFile, to: local }], { signal: ctx.signal });
+      const names = (await readFile(local, 'utf8')).split(/\s+/).filter(Boolean);
+      names.push(basename(layer.isoPath));
+      await writeFile(local, `${names.join('\n')}\n`);
+      map.set(base.moduleFile, local);
+    }
+
+    // Checksum files: recompute exactly the entries for files we add or replace.
+    if (base.checksumFiles.length > 0) {
+      const pairs = base.checksumFiles.map((p) => ({ from: p, to: join(files, `checksum-${basename(p)}`) }));
+      await xorrisoExtract(base.iso, pairs, { signal: ctx.signal });
+      for (const { from, to } of pairs) {
+        const algo = algoOf(from);
+        const changed = new Map<string, string>();
+        for (const [isoPath, host] of map) {
+          if (base.checksumFiles.includes(isoPath)) continue;
+          task.output = `${algo} of ${isoPath}`;
+          changed.set(isoPath, await hashFile(host, algo));
+        }
+        await writeFile(to, updateChecksumText(await readFile(to, 'utf8'), changed));
+        map.set(from, to);
+      }
+    }
+
+    const out = resolve(ctx.config.out);
+    const partial = partialPath(out);
+    await rm(partial, { force: true });
+    try {
+      await xorrisoModify(
+        {
+          indev: base.iso,
+          outdev: partial,
+          map: [...map].map(([target, source]) => ({ source, target })),
+          sourceDateEpoch: ctx.config.sourceDateEpoch,
+        },
+        { signal: ctx.signal, onLine: (l) => { if (/UPDATE|pacifier|Writing/.test(l)) task.output = l.trim(); } },
+      );
+      const sha = createHash('sha256');
+      await pipeline(createReadStream(partial), sha);
+      const bytes = (await stat(partial)).size;
+      // Verification boots this very file; publish renames it onto --out only after that passed.
+      ctx.facts.output = { path: partial, bytes, sha256: sha.digest('hex') };
+      task.output = `${(bytes / 1024 / 1024).toFixed(1)} MiB written beside ${out}`;
+    } catch (e) {
+      await rm(partial, { force: true });
+      throw e;
+    }
+  },
+};
+
+/** Where an ISO that failed verification is kept for inspection: never at --out. */
+export function unverifiedPath(out: string): string {
+  return `${resolve(out)}.unverified`;
+}
+
+/** Publish: rename the verified file onto --out (atomic: same folder). */
+export const publish: Stage = {
+  title: 'Publish the ISO',
+  async run(ctx, task) {
+    const o = need(ctx.facts.output, 'output ISO');
+    const out = resolve(ctx.config.out);
+    await rename(o.path, out);
+    ctx.facts.output = { ...o, path: out };
+    task.output = `${out} (${(o.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 ${o.sha256.slice(0, 16)}...)`;
+  },
+};
+
+/** After a failed run: no partial file stays beside --out; an ISO that failed verification is kept aside. */
+export async function cleanupOutput(out: string, error: unknown): Promise<string | undefined> {
+  const partial = partialPath(out);
+  if (error instanceof VerificationError) {
+    const aside = unverifiedPath(out);
+    try {
+      await rename(partial, aside);
+      return aside;
+    } catch {
+      return undefined;
+    }
+  }
+  await rm(partial, { force: true });
+  return undefined;
+}

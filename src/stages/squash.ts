@@ -1,0 +1,41 @@
+// Squash: write the new layer (or the rebuilt root) as squashfs with the base's compression and block size.
+import { rm, stat } from 'node:fs/promises';
+import type { Stage } from '../pipeline/context.js';
+import { need } from '../pipeline/context.js';
+import { mksquashfs } from '../rootfs/squashfs.js';
+
+export const squash: Stage = {
+  title: 'Write the root filesystem layer (squashfs)',
+  async run(ctx, task) {
+    const base = need(ctx.facts.base, 'base ISO');
+    const root = need(ctx.facts.layerRoot, 'layer root');
+    const top = base.rootfs[base.rootfs.length - 1];
+    if (!top) throw new Error('internal: base has no root layer');
+    const file = ctx.ws.path('layer.squashfs');
+    await rm(file, { force: true });
+    task.title = `Write the ${ctx.facts.mode === 'layer' ? 'new layer' : 'rebuilt root'} (squashfs, ${top.compression}, ${top.blockSize / 1024} KiB blocks)`;
+    await mksquashfs(
+      {
+        source: root,
+        target: file,
+        compression: top.compression,
+        blockSize: top.blockSize,
+        sourceDateEpoch: ctx.config.sourceDateEpoch,
+      },
+      { signal: ctx.signal, onLine: (l) => { if (l.trim()) task.output = l; } },
+    );
+    const bytes = (await stat(file)).size;
+    const isoPath = ctx.facts.mode === 'layer' ? layerIsoPath(base.liveDir, base.rootfs.map((r) => r.path)) : top.path;
+    ctx.facts.layer = { isoPath, file, bytes };
+    ctx.facts.isoMap.set(isoPath, file);
+    task.output = `${isoPath}: ${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  },
+};
+
+/** A name live-boot sorts after every existing layer, so ours is the top of the stack. */
+export function layerIsoPath(liveDir: string, existing: readonly string[]): string {
+  let name = 'remaster.squashfs';
+  const names = existing.map((p) => p.slice(p.lastIndexOf('/') + 1));
+  while (names.some((n) => n >= name)) name = `z${name}`;
+  return `${liveDir}/${name}`;
+}

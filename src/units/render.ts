@@ -1,0 +1,148 @@
+// Render templates/ into the files the new root gets: pure functions, no interpolation of unchecked values.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Compression } from '../images/manifest.js';
+import { decompressorCommand } from '../images/compress.js';
+
+export type Engine = 'docker' | 'podman';
+
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
+
+export function readTemplate(name: string): string {
+  return readFileSync(`${TEMPLATES_DIR}${name}`, 'utf8');
+}
+
+/** Values that may reach a unit file or a shell: one line, printable, no quotes or expansions. */
+const SAFE_VALUE = /^[\w@%+=:,./ -]*$/;
+
+/**
+ * Replace every @@NAME@@ in text. Every placeholder must have a value and every value must be used;
+ * values must match SAFE_VALUE, so nothing a user typed can become shell or unit syntax.
+ */
+export function render(text: string, values: Readonly<Record<string, string>>, name = 'template'): string {
+  const used = new Set<string>();
+  const out = text.replace(/@@([A-Z_]+)@@/g, (_m, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`${name}: no value for @@${key}@@`);
+    if (!SAFE_VALUE.test(v)) throw new Error(`${name}: unsafe value for @@${key}@@: ${JSON.stringify(v)}`);
+    used.add(key);
+    return v;
+  });
+  const unused = Object.keys(values).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`${name}: values never used: ${unused.join(', ')}`);
+  return out;
+}
+
+export interface RootFile {
+  /** Path relative to the root filesystem. */
+  path: string;
+  mode: number;
+  content?: string;
+  /** Make a symlink to this target instead of a file. */
+  symlink?: string;
+}
+
+export interface LoaderSettings {
+  engine: Engine;
+  compression: Compression;
+  deleteAfterLoad: boolean;
+  /** tmpfs size for the engine store on a live root (mount -o size=...). */
+  tmpfsSize: string;
+  reportPort: string;
+}
+
+export const PAYLOAD_DIR = '/var/lib/remaster';
+const UNIT_DIR = 'usr/lib/systemd/system';
+const LIB_DIR = 'usr/lib/remaster';
+
+const engineFacts: Record<Engine, { after: string; requires: string; before: string; stores: string[]; probe: string }> = {
+  docker: {
+    after: 'docker.service containerd.service',
+    requires: 'Requires=docker.service',
+    before: 'docker.service containerd.service',
+    stores: ['/var/lib/docker', '/var/lib/containerd'],
+    probe: '/var/lib/docker',
+  },
+  podman: {
+    // podman-restart starts on a fresh store at the same time: loading while it initialises the store has
+    // been seen to end with no image, so the loader waits for it.
+    after: 'podman.service podman-restart.service',
+    requires: '',
+    before: 'podman.service podman.socket podman-restart.service podman-auto-update.service',
+    stores: ['/var/lib/containers/storage'],
+    probe: '/var/lib/containers/storage',
+  },
+};
+
+/** Every file the loader needs in the root, including enablement symlinks (what systemctl enable makes). */
+export function loaderFiles(s: LoaderSettings): RootFile[] {
+  const e = engineFacts[s.engine];
+  const files: RootFile[] = [
+    {
+      path: `${LIB_DIR}/load-images`,
+      mode: 0o755,
+      content: render(
+        readTemplate('load-images.sh'),
+        {
+          ENGINE: s.engine,
+          PAYLOAD_DIR,
+          DECOMPRESS: decompressorCommand(s.compression),
+          DELETE_AFTER_LOAD: s.deleteAfterLoad ? 'yes' : 'no',
+        },
+        'load-images.sh',
+      ),
+    },
+    {
+      path: `${UNIT_DIR}/remaster-loader.service`,
+      mode: 0o644,
+      content: render(
+        readTemplate('remaster-loader.service'),
+        { ENGINE: s.engine, AFTER: e.after, REQUIRES: e.requires, PAYLOAD_DIR },
+        'remaster-loader.service',
+      ),
+    },
+    {
+      path: `${LIB_DIR}/storage-setup`,
+      mode: 0o755,
+      content: render(readTemplate('storage-setup.sh'), { STORE_DIRS: e.stores.join(' '), TMPFS_SIZE: s.tmpfsSize }, 'storage-setup.sh'),
+    },
+    {
+      path: `${UNIT_DIR}/remaster-storage.service`,
+      mode: 0o644,
+      content: render(readTemplate('remaster-storage.service'), { BEFORE: e.before }, 'remaster-storage.service'),
+    },
+    {
+      path: `${LIB_DIR}/report`,
+      mode: 0o755,
+      content: render(
+        readTemplate('report.sh'),
+        { ENGINE: s.engine, REPORT_PORT: s.reportPort, STORE_PROBE: e.probe },
+        'report.sh',
+      ),
+    },
+    {
+      path: `${UNIT_DIR}/remaster-report.service`,
+      mode: 0o644,
+      content: render(readTemplate('remaster-report.service'), { AFTER: e.after }, 'remaster-report.service'),
+    },
+    {
+      path: 'usr/lib/udev/rules.d/90-remaster-report.rules',
+      mode: 0o644,
+      content: render(readTemplate('90-remaster-report.rules'), { REPORT_PORT: s.reportPort }, '90-remaster-report.rules'),
+    },
+    { path: 'etc/systemd/system/multi-user.target.wants/remaster-loader.service', mode: 0o777, symlink: '/usr/lib/systemd/system/remaster-loader.service' },
+    { path: 'etc/systemd/system/multi-user.target.wants/remaster-storage.service', mode: 0o777, symlink: '/usr/lib/systemd/system/remaster-storage.service' },
+  ];
+  return files;
+}
+
+/** Engine configuration that pins a storage driver, so a wrong one fails loudly instead of falling back. */
+export function engineConfigFiles(engine: Engine, existing: string | undefined): RootFile[] {
+  if (engine === 'podman') {
+    return existing === undefined ? [{ path: 'etc/containers/storage.conf', mode: 0o644, content: readTemplate('podman-storage.conf') }] : [];
+  }
+  const base = existing === undefined ? {} : (JSON.parse(existing) as Record<string, unknown>);
+  if ('storage-driver' in base) return [];
+  const merged = { ...base, ...(JSON.parse(readTemplate('docker-daemon.json')) as Record<string, unknown>) };
+  return [{ path: 'etc/docker/daemon.json', mode: 0o644, content: `${JSON.stringify(merged, null, 2)}\n` }];
+}

@@ -1,0 +1,80 @@
+#!/bin/bash
+# remaster image loader (rendered from templates/load-images.sh): loads every archive in the payload
+# manifest into @@ENGINE@@ once. Idempotent: an image already present with the same ID is skipped.
+# An archive is loaded only after its sha256 matches; a bad archive is reported and the others still load.
+# Exit status: 0 when every image of the manifest is present afterwards, 1 otherwise.
+set -u -o pipefail
+
+ENGINE=@@ENGINE@@
+PAYLOAD=@@PAYLOAD_DIR@@
+MANIFEST="$PAYLOAD/images.tsv"
+MARKERS="$PAYLOAD/loaded"
+DECOMPRESS=(@@DECOMPRESS@@)
+DELETE_AFTER_LOAD=@@DELETE_AFTER_LOAD@@
+
+log() { printf '%s\n' "$*"; }
+err() { printf '<3>%s\n' "$*"; }
+
+# The ID the engine holds for a reference, without the sha256: prefix; empty when absent.
+image_id() {
+	local id
+	id=$("$ENGINE" image inspect --format '{{.Id}}' "$1" 2>/dev/null </dev/null) || return 0
+	printf '%s' "${id#sha256:}"
+}
+
+all_present() { # id refs...
+	local want=$1 ref
+	shift
+	for ref in "$@"; do
+		[ "$(image_id "$ref")" = "$want" ] || return 1
+	done
+}
+
+if [ ! -r "$MANIFEST" ]; then
+	err "manifest $MANIFEST is missing: nothing to load"
+	exit 1
+fi
+mkdir -p "$MARKERS"
+
+total=0 loaded=0 present=0 failed=0
+while IFS=$'\t' read -r -u 3 file sha id refs; do
+	[ -n "$file" ] || continue
+	total=$((total + 1))
+	want=${id#sha256:}
+	IFS=, read -r -a names <<<"$refs"
+	first=${names[0]}
+	if all_present "$want" "${names[@]}"; then
+		log "present: $first (${want:0:12})"
+		present=$((present + 1))
+		continue
+	fi
+	archive="$PAYLOAD/images/$file"
+	if [ ! -f "$archive" ]; then
+		err "FAILED $first: archive $archive is missing"
+		failed=$((failed + 1))
+		continue
+	fi
+	if ! printf '%s  %s\n' "$sha" "$archive" | sha256sum --check --status; then
+		err "FAILED $first: $archive does not match its sha256 $sha (corrupt or truncated); not loading it"
+		failed=$((failed + 1))
+		continue
+	fi
+	log "loading: $first from $file"
+	if ! out=$("${DECOMPRESS[@]}" <"$archive" | "$ENGINE" load 2>&1); then
+		err "FAILED $first: $ENGINE load failed: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
+		failed=$((failed + 1))
+		continue
+	fi
+	if ! all_present "$want" "${names[@]}"; then
+		err "FAILED $first: loaded, but the engine does not show ${names[*]} with ID ${want:0:12}"
+		failed=$((failed + 1))
+		continue
+	fi
+	: >"$MARKERS/$want"
+	log "loaded: $first (${want:0:12})"
+	loaded=$((loaded + 1))
+	if [ "$DELETE_AFTER_LOAD" = yes ]; then rm -f -- "$archive"; fi
+done 3<"$MANIFEST"
+
+log "summary: $total images, $loaded loaded, $present already present, $failed failed"
+[ "$failed" -eq 0 ]
