@@ -6,7 +6,7 @@
 set -u -o pipefail
 
 ENGINE=@@ENGINE@@
-PAYLOAD=@@PAYLOAD_DIR@@
+PAYLOAD=${REMASTER_PAYLOAD_DIR:-@@PAYLOAD_DIR@@} # the override exists for tests
 MANIFEST="$PAYLOAD/images.tsv"
 MARKERS="$PAYLOAD/loaded"
 DECOMPRESS=(@@DECOMPRESS@@)

@@ -15,6 +15,7 @@ case "$ENGINE" in
 docker) list() { docker image ls --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'; } ;;
 podman) list() { podman images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'; } ;;
 esac
+errs=$(mktemp)
 show() { systemctl show -p "$1" --value remaster-loader.service; }
 {
 	echo "remaster-report 1"
@@ -23,7 +24,8 @@ show() { systemctl show -p "$1" --value remaster-loader.service; }
 	echo "loader-state $(show ActiveState)"
 	echo "loader-result $(show Result)"
 	echo "loader-exit $(show ExecMainStatus)"
-	list 2>&1 </dev/null | grep -v '^<none>:<none>' | sed 's/^/image /'
+	list 2>"$errs" </dev/null | grep -v '^<none>:<none>' | sed 's/^/image /'
+	sed 's/^/list-error /' "$errs"
 	systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print "failed-unit " $1}'
 	echo "root-fs $(findmnt -n -o FSTYPE /)"
 	echo "store-fs $(findmnt -n -o FSTYPE -T @@STORE_PROBE@@)"

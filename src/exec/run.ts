@@ -53,10 +53,13 @@ function tail(text: string, lines = 12): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/**
+ * Start a tool in its own process group, so cancelling stops it and everything it started (apt's dpkg,
+ * a shell's children): SIGTERM to the group, SIGKILL 5 s later if anything is left.
+ */
 export function spawn(file: string, args: readonly string[], o: RunOptions = {}): ResultPromise {
-  return execa(file, args, {
-    cancelSignal: o.signal,
-    forceKillAfterDelay: 5000,
+  const child = execa(file, args, {
+    detached: true,
     cwd: o.cwd,
     env: o.env,
     extendEnv: true,
@@ -85,6 +88,28 @@ export function spawn(file: string, args: readonly string[], o: RunOptions = {})
         }
       : {}),
   } as never) as ResultPromise;
+  const signal = o.signal;
+  if (signal) {
+    const kill = () => {
+      const pid = child.pid;
+      if (pid === undefined) return;
+      const group = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(-pid, sig);
+        } catch {}
+      };
+      group('SIGTERM');
+      const t = setTimeout(() => group('SIGKILL'), 5000);
+      t.unref();
+      child.finally(() => clearTimeout(t)).catch(() => {});
+    };
+    if (signal.aborted) kill();
+    else {
+      signal.addEventListener('abort', kill, { once: true });
+      child.finally(() => signal.removeEventListener('abort', kill)).catch(() => {});
+    }
+  }
+  return child;
 }
 
 /** Run a tool to completion; throw a ToolError (or InterruptedError) unless it exits with an ok code. */
@@ -93,7 +118,7 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
   const r = await spawn(file, args, o);
   const stdout = toText(r.stdout);
   const stderr = toText(r.stderr);
-  if (r.isCanceled || o.signal?.aborted) {
+  if (o.signal?.aborted) {
     throw new InterruptedError(`interrupted while running ${file}`);
   }
   const code = r.exitCode;

@@ -31,15 +31,14 @@ export function unsafeEntryName(name: string): boolean {
 /** Read manifest.json and the config blob of a docker-archive without unpacking it to disk. */
 export async function readDockerArchive(path: string): Promise<DockerArchiveInfo> {
   const small = new Map<string, Buffer>();
+  let refused: UsageError | undefined;
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     const name = normaliseMember(header.name);
-    if (unsafeEntryName(header.name)) {
-      stream.resume();
-      extract.destroy(new UsageError(`${path}: archive entry ${JSON.stringify(header.name)} escapes the archive`, {
+    if (unsafeEntryName(header.name) && !refused) {
+      refused = new UsageError(`${path}: archive entry ${JSON.stringify(header.name)} escapes the archive`, {
         hint: 'refusing an archive with absolute or ".." member names; re-create it with docker save or skopeo',
-      }));
-      return;
+      });
     }
     if (header.type === 'file' && (header.size ?? 0) < 4 * 1024 * 1024 && (name.endsWith('.json') || !name.includes('.'))) {
       const chunks: Buffer[] = [];
@@ -57,6 +56,7 @@ export async function readDockerArchive(path: string): Promise<DockerArchiveInfo
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${path} is not a readable tar archive`, { hint: 'pass a docker-archive made by docker save, podman save or skopeo', cause: e });
   });
+  if (refused) throw refused;
   const manifestBytes = small.get('manifest.json');
   if (!manifestBytes) {
     throw new UsageError(`${path} is a tar archive but not a docker-archive: it has no manifest.json`, {
@@ -139,15 +139,14 @@ export async function scanRootfsTar(path: string, signal?: AbortSignal): Promise
   const hash = createHash('sha256');
   let bytes = 0;
   let entries = 0;
+  let refused: UsageError | undefined;
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
     entries++;
-    if (unsafeEntryName(header.name) || (header.type === 'link' && header.linkname && unsafeEntryName(header.linkname))) {
-      stream.resume();
-      extract.destroy(new UsageError(`${path}: entry ${JSON.stringify(header.name)} would be written outside the image root`, {
+    if (!refused && (unsafeEntryName(header.name) || (header.type === 'link' && header.linkname && unsafeEntryName(header.linkname)))) {
+      refused = new UsageError(`${path}: entry ${JSON.stringify(header.name)} would be written outside the image root`, {
         hint: 'create the tarball from inside the root (tar -C rootfs -cf rootfs.tar .)',
-      }));
-      return;
+      });
     }
     stream.on('end', next);
     stream.resume();
@@ -165,6 +164,7 @@ export async function scanRootfsTar(path: string, signal?: AbortSignal): Promise
     if (e instanceof UsageError) throw e;
     throw new UsageError(`${path} is not a readable tar archive`, { hint: 'pass a root filesystem tarball (tar, tar.gz, tar.zst, tar.xz)', cause: e });
   }
+  if (refused) throw refused;
   if (entries === 0) throw new UsageError(`${path} is an empty tar archive`, { hint: 'the rootfs tarball must hold the image files' });
   return { diffId: `sha256:${hash.digest('hex')}`, bytes, entries };
 }

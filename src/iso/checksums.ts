@@ -23,7 +23,7 @@ export function updateChecksumText(text: string, changed: ReadonlyMap<string, st
   const lines = text.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
   const style = lines.find((l) => /^[0-9a-f]+\s+\S/.test(l))?.match(/^[0-9a-f]+(\s+)(\.\/)?/) ?? null;
   const sep = style?.[1] ?? '  ';
-  const prefix = style?.[2] ?? './';
+  const prefix = style ? (style[2] ?? '') : './';
   const seen = new Set<string>();
   const out = lines.map((line) => {
     const m = /^([0-9a-f]+)(\s+)(.*)$/.exec(line);

@@ -51,10 +51,7 @@ export interface KvmFacts {
 export function decideAccel(preference: AccelPreference, facts: KvmFacts): AccelChoice | 'probe' {
   if (preference === 'tcg') return { accel: 'tcg', reason: 'TCG requested' };
   if (facts.devKvm !== 'ok') {
-    const why =
-      facts.devKvm === 'missing'
-        ? '/dev/kvm does not exist'
-        : `/dev/kvm cannot be opened (${facts.openError ?? 'error'})`;
+    const why = facts.devKvm === 'missing' ? '/dev/kvm does not exist' : `/dev/kvm cannot be opened (${facts.openError ?? 'error'})`;
     if (preference === 'kvm') {
       throw new RemasterError(`KVM was requested but ${why}`, {
         hint: 'load the kvm module and check access to /dev/kvm (group kvm), or use --accel tcg',
@@ -129,9 +126,7 @@ export interface ProbeResult {
 }
 
 /** Start a tiny KVM guest and require SeaBIOS to reach its boot device search in time. The probe is always killed. */
-export async function probeKvm(
-  o: { signal?: AbortSignal | undefined; timeoutMs?: number; qemu?: string } = {},
-): Promise<ProbeResult> {
+export async function probeKvm(o: { signal?: AbortSignal | undefined; timeoutMs?: number; qemu?: string } = {}): Promise<ProbeResult> {
   const timeoutMs = o.timeoutMs ?? 5000;
   const dir = await mkdtemp(join(tmpdir(), 'remaster-kvm-probe-'));
   const logPath = join(dir, 'seabios.log');

@@ -55,14 +55,7 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
   const media = o.media ?? 'cdrom';
   const iso = qemuOptValue(o.iso);
   const p = o.paths;
-  const args: string[] = [
-    '-name',
-    'remaster-verify',
-    '-no-user-config',
-    '-nodefaults',
-    '-machine',
-    `q35,accel=${o.accel}`,
-  ];
+  const args: string[] = ['-name', 'remaster-verify', '-no-user-config', '-nodefaults', '-machine', `q35,accel=${o.accel}`];
   if (o.accel === 'kvm') args.push('-cpu', 'host');
   args.push(
     '-m',

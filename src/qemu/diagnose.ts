@@ -53,11 +53,7 @@ function preKernel(lines: readonly string[]): string[] {
  * The usual failures, most specific first. Returns undefined when the report is complete and the loader succeeded.
  * `serialLog` may also carry the firmware's debug log (SeaBIOS prints "No bootable device" there, not on serial).
  */
-export function diagnoseDetail(
-  serialLog: string,
-  report?: GuestReport,
-  ctx: DiagnoseContext = {},
-): Diagnosis | undefined {
+export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: DiagnoseContext = {}): Diagnosis | undefined {
   if (report?.complete) {
     if (report.loaderResult === 'success') return undefined;
     const how = [
@@ -82,8 +78,7 @@ export function diagnoseDetail(
     firstMatch(early, /No bootable (device|option)/i) ??
     (early.some((l) => /BdsDxe: starting Boot[0-9A-F]+ "(?!EFI Internal Shell)/.test(l))
       ? undefined
-      : (firstMatch(early, /BdsDxe: failed to load Boot[0-9A-F]+/) ??
-        firstMatch(early, /UEFI Interactive Shell|^Shell>/)));
+      : (firstMatch(early, /BdsDxe: failed to load Boot[0-9A-F]+/) ?? firstMatch(early, /UEFI Interactive Shell|^Shell>/)));
   if (noBoot) {
     const failures = early.filter((l) => /^Boot failed:|BdsDxe: failed to load/.test(l));
     const detail = failures.length ? ` (${failures.map(quote).join('; ')})` : '';
@@ -142,6 +137,13 @@ export function diagnoseDetail(
     };
   }
   const within = ctx.timeoutMs === undefined ? '' : ` within ${Math.round(ctx.timeoutMs / 1000)} s`;
+  const login = firstMatch(lines, /\S login: ?/);
+  if (login) {
+    return {
+      kind: 'timeout',
+      message: `no report arrived${within}, although the guest booted to a login prompt (${quote(login.slice(0, login.indexOf('login:') + 6))}): the report unit did not run or could not write to the virtio port`,
+    };
+  }
   return {
     kind: 'timeout',
     message: `no report arrived${within} and the console shows no known failure${reached}${lastLine}`,

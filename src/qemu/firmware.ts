@@ -81,11 +81,7 @@ export const VARS_COPY_NAME = 'OVMF_VARS.fd';
  * Resolve firmware for one run. For UEFI, copies a fresh, writable VARS store into workDir (boot entries the
  * guest or OVMF write must never leak between runs or into the system template).
  */
-export async function prepareFirmware(
-  kind: FirmwareKind,
-  workDir: string,
-  o: FindOvmfOptions = {},
-): Promise<FirmwareSetup> {
+export async function prepareFirmware(kind: FirmwareKind, workDir: string, o: FindOvmfOptions = {}): Promise<FirmwareSetup> {
   if (kind === 'bios') return { kind: 'bios' };
   const found = findOvmf(o);
   await mkdir(workDir, { recursive: true });

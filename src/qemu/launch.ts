@@ -72,15 +72,15 @@ const POLL_MS = 250;
 /** Unix socket paths are limited to 108 bytes; leave room. */
 const MAX_SOCKET_PATH = 100;
 
-/** When to take the boot-menu screenshot. Delays are after the marker (KVM), multiplied for TCG. */
-export const MENU_SHOT = {
-  /** After a menu is seen on the serial console (GRUB draws it there). */
-  afterMenuMs: 500,
-  /** After the firmware hands over to the boot loader (isolinux may show nothing on serial). */
-  afterBootloaderMs: 1500,
-  /** If no marker shows up at all. */
-  fallbackMs: 8000,
-} as const;
+/**
+ * When to take the boot-menu screenshot, per accelerator: a little after a menu shows up on the serial console
+ * (GRUB and isolinux's menu.c32 draw it there), else after the firmware hands over to the boot loader, else a fixed
+ * time after the firmware's first output (or QEMU's start). Menus count down from 3 s; the delays stay inside that.
+ */
+export const MENU_SHOT: Record<Accel, { afterMenuMs: number; afterBootloaderMs: number; fallbackMs: number }> = {
+  kvm: { afterMenuMs: 500, afterBootloaderMs: 1500, fallbackMs: 3000 },
+  tcg: { afterMenuMs: 1200, afterBootloaderMs: 3000, fallbackMs: 8000 },
+};
 
 /**
  * Whether to take the boot-menu screenshot now: 'now', 'wait', or 'missed' once the kernel is already running
@@ -88,14 +88,19 @@ export const MENU_SHOT = {
  */
 export function menuShotDecision(
   nowMs: number,
-  seen: { menuAtMs?: number | undefined; bootloaderAtMs?: number | undefined; kernelSeen: boolean },
+  seen: {
+    firmwareAtMs?: number | undefined;
+    menuAtMs?: number | undefined;
+    bootloaderAtMs?: number | undefined;
+    kernelSeen: boolean;
+  },
   accel: Accel,
 ): 'now' | 'wait' | 'missed' {
   if (seen.kernelSeen) return 'missed';
-  const k = accel === 'kvm' ? 1 : 2.5;
-  let due = MENU_SHOT.fallbackMs * k;
-  if (seen.menuAtMs !== undefined) due = seen.menuAtMs + MENU_SHOT.afterMenuMs * k;
-  else if (seen.bootloaderAtMs !== undefined) due = seen.bootloaderAtMs + MENU_SHOT.afterBootloaderMs * k;
+  const t = MENU_SHOT[accel];
+  let due = (seen.firmwareAtMs ?? 0) + t.fallbackMs;
+  if (seen.menuAtMs !== undefined) due = seen.menuAtMs + t.afterMenuMs;
+  else if (seen.bootloaderAtMs !== undefined) due = seen.bootloaderAtMs + t.afterBootloaderMs;
   return nowMs >= due ? 'now' : 'wait';
 }
 
@@ -159,21 +164,10 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   const scale = timeoutScale(o.accel);
   const socket = await qmpSocketPath(o.workDir);
   const paths = bootPaths(o.workDir, socket.path);
-  for (const p of [
-    paths.serialLog,
-    paths.firmwareLog,
-    paths.reportFile,
-    paths.bootMenuPng,
-    paths.finalPng,
-    paths.qmpSocket,
-  ]) {
+  for (const p of [paths.serialLog, paths.firmwareLog, paths.reportFile, paths.bootMenuPng, paths.finalPng, paths.qmpSocket]) {
     await rm(p, { force: true });
   }
-  const firmware = await prepareFirmware(
-    o.firmware,
-    o.workDir,
-    o.firmwareRoots === undefined ? {} : { roots: o.firmwareRoots },
-  );
+  const firmware = await prepareFirmware(o.firmware, o.workDir, o.firmwareRoots === undefined ? {} : { roots: o.firmwareRoots });
   const argv = qemuArgs({
     iso: o.iso,
     firmware,
@@ -189,9 +183,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const abortedP = new Promise<void>((resolve) =>
-    controller.signal.addEventListener('abort', () => resolve(), { once: true }),
-  );
+  const abortedP = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   const t0 = performance.now();
   const elapsed = () => performance.now() - t0;
@@ -284,6 +276,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
         const decision = menuShotDecision(
           now,
           {
+            firmwareAtMs: tracker.get('firmware')?.atMs,
             menuAtMs: tracker.menuSeenAtMs,
             bootloaderAtMs: tracker.get('bootloader')?.atMs,
             kernelSeen: tracker.has('kernel'),
@@ -375,9 +368,5 @@ function qemuFailure(
   const stderr = String(r.stderr ?? '').trim();
   const tail = stderr.split('\n').slice(-8).join('\n');
   const why = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-  return new ToolError(
-    `${QEMU_BINARY} ${why}: ${command}${tail ? `\n    ${tail.replaceAll('\n', '\n    ')}` : ''}`,
-    QEMU_BINARY,
-    tail,
-  );
+  return new ToolError(`${QEMU_BINARY} ${why}: ${command}${tail ? `\n    ${tail.replaceAll('\n', '\n    ')}` : ''}`, QEMU_BINARY, tail);
 }

@@ -12,19 +12,19 @@ export interface Phase {
 /** Which log a line came from: the guest's first serial port, or SeaBIOS's debug port 0x402. */
 export type LogSource = 'serial' | 'firmware';
 
+/* biome-ignore-start lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point */
+const TERMINAL_CODES: readonly RegExp[] = [
+  /\x1b\[[0-9;?=<>]*[ -/]*[@-~]/g, // CSI: colours, cursor moves, ESC[=3h
+  /\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, // OSC, ended by BEL or ST
+  /\x1b[%()*+#-/][ -~]/g, // three bytes: charset selection (ESC ( B, ESC % @)
+  /\x1b[0-~]/g, // two bytes: ESC e, ESC 7, ESC =
+  /[\x00-\x08\x0b-\x1f\x7f]/g, // stray control bytes (keeps \t and \n)
+];
+/* biome-ignore-end lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point */
+
 /** Remove terminal escape sequences (GRUB and OVMF draw with them), carriage returns and other control bytes. */
 export function stripTerminalCodes(text: string): string {
-  return (
-    text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point
-      .replace(/\x1b\[[0-9;?=<>]*[ -/]*[@-~]/g, '')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: charset selection
-      .replace(/\x1b[()*+][0-9A-Za-z]/g, '')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: other two-byte escapes
-      .replace(/\x1b[@-Z\\-_=>78]/g, '')
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: stray control bytes (keep \t and \n)
-      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
-  );
+  return TERMINAL_CODES.reduce((t, re) => t.replace(re, ''), text);
 }
 
 /** Firmware handed over to a boot loader: SeaBIOS jumps to the boot sector / OVMF starts a boot option. */
@@ -32,8 +32,7 @@ const BOOTLOADER_FIRMWARE = /Booting from [0-9a-f]{4}:[0-9a-f]{4}/i;
 const BOOTLOADER_SERIAL =
   /BdsDxe: starting Boot[0-9A-F]+ "(?!EFI Internal Shell)|Welcome to GRUB|GNU GRUB\s+version|ISOLINUX \d|SYSLINUX \d|will be executed automatically in|Press \[?Tab\]? to edit/;
 /** A boot menu is on screen (the moment to screenshot it). */
-export const MENU_MARKER =
-  /GNU GRUB\s+version|will be executed automatically in|Press \[?Tab\]? to edit|Automatic boot in \d+ seconds?/;
+export const MENU_MARKER = /GNU GRUB\s+version|will be executed automatically in|Press \[?Tab\]? to edit|Automatic boot in \d+ seconds?/;
 const KERNEL = /Linux version \d/;
 const USERSPACE = /systemd\[1\]:|Welcome to (?!GRUB)\S|\[\s+OK\s+\] (Started|Reached|Finished)| login: ?$/;
 

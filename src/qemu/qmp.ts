@@ -179,9 +179,7 @@ export class QmpClient {
         clearTimeout(p.timer);
         if ('error' in msg) {
           const err = (msg.error ?? {}) as { class?: string; desc?: string };
-          p.reject(
-            new QmpError(`QMP ${p.command} failed: ${err.desc ?? 'unknown error'}`, err.class ?? 'GenericError'),
-          );
+          p.reject(new QmpError(`QMP ${p.command} failed: ${err.desc ?? 'unknown error'}`, err.class ?? 'GenericError'));
         } else {
           p.resolve(msg.return);
         }

@@ -111,13 +111,7 @@ export function normaliseImageId(id: string): string {
  */
 export function normaliseRef(ref: string): string {
   let r = ref.trim();
-  for (const prefix of [
-    'docker.io/library/',
-    'index.docker.io/library/',
-    'docker.io/',
-    'index.docker.io/',
-    'localhost/',
-  ]) {
+  for (const prefix of ['docker.io/library/', 'index.docker.io/library/', 'docker.io/', 'index.docker.io/', 'localhost/']) {
     if (r.startsWith(prefix)) {
       r = r.slice(prefix.length);
       break;

@@ -68,7 +68,9 @@ const engineFacts: Record<Engine, { after: string; requires: string; before: str
     // been seen to end with no image, so the loader waits for it.
     after: 'podman.service podman-restart.service',
     requires: '',
-    before: 'podman.service podman.socket podman-restart.service podman-auto-update.service',
+    // No .socket units here: sockets start before basic.target, which this unit is after (a cycle systemd
+    // breaks by dropping this unit: seen in a verify boot).
+    before: 'podman.service podman-restart.service podman-auto-update.service',
     stores: ['/var/lib/containers/storage'],
     probe: '/var/lib/containers/storage',
   },

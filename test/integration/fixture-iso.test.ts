@@ -52,7 +52,7 @@ test('El Torito catalog has a BIOS and a UEFI no-emulation boot image', async ()
   const cmd = await xorriso('-report_el_torito', 'cmd');
   assert.match(cmd, /^-boot_image any platform_id=0x00$/m);
   assert.match(cmd, /^-boot_image any platform_id=0xef$/m);
-  assert.match(cmd, /^-boot_image isolinux partition_table=on$/m);
+  assert.match(cmd, /^-boot_image isolinux partition_entry=gpt_basdat$/m);
 });
 
 test('system area is an isohybrid MBR with a partition, followed by a GPT', async () => {
@@ -72,7 +72,7 @@ test('system area is an isohybrid MBR with a partition, followed by a GPT', asyn
   );
   assert.equal(head.subarray(512, 520).toString('latin1'), 'EFI PART');
   const sys = await xorriso('-report_system_area', 'plain');
-  assert.match(sys, /^System area summary: MBR isohybrid cyl-align-off GPT$/m);
+  assert.match(sys, /^System area summary: MBR isohybrid .*GPT$/m);
 });
 
 test('live-boot files and Debian checksum lists are on the medium', async () => {

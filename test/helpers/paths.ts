@@ -1,0 +1,12 @@
+// Paths shared by tests: the repository root and captured tool output.
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+/** dist/test/helpers -> repository root */
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+export const CLI = join(REPO, 'dist/src/cli/main.js');
+
+export function captured(...parts: string[]): string {
+  return readFileSync(join(REPO, 'test/fixtures/output', ...parts), 'utf8');
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseVerify, readConfigFile, toBuildConfig } from '../../../src/config/load.js';
+import { UsageError } from '../../../src/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'remaster-cfg-'));
+const app = join(dir, 'app.tar');
+writeFileSync(app, 'x');
+const base = { iso: '/x/base.iso', out: '/x/out.iso', engine: 'docker', images: [app] };
+
+const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitCode === 2 && re.test(e.message);
+
+test('defaults: zstd, auto rootfs mode, verify bios, 75% tmpfs', () => {
+  const c = toBuildConfig(base, {});
+  assert.equal(c.compression.kind, 'zstd');
+  assert.equal(c.rootfsMode, 'auto');
+  assert.deepEqual(c.verify, ['bios']);
+  assert.equal(c.tmpfsSize, '75%');
+  assert.deepEqual(c.images, [{ kind: 'docker-archive', path: app, ref: undefined }]);
+  assert.ok(Object.isFrozen(c));
+});
+
+test('wrong types and values name the key path', () => {
+  assert.throws(() => toBuildConfig({ ...base, engine: 'lxc' }, {}), usage(/^engine: expected "docker" or "podman", got "lxc"/));
+  assert.throws(() => toBuildConfig({ ...base, images: 'app.tar' }, {}), usage(/^images: expected a list/));
+  assert.throws(() => toBuildConfig({ ...base, images: [{ source: app, tag: 'x' }] }, {}), usage(/^images\[0\]\.tag: unknown key/));
+  assert.throws(() => toBuildConfig({ ...base, images: [{ source: app, cmd: 'sh' }] }, {}), usage(/^images\[0\]\.cmd: only a rootfs image/));
+  assert.throws(() => toBuildConfig({ ...base, verify: ['bios', 'pxe'] }, {}), usage(/^verify\[1\]: expected/));
+  assert.throws(() => toBuildConfig({ ...base, compressionLevel: 40 }, {}), usage(/^compressionLevel: expected an integer from 1 to 22/));
+  assert.throws(() => toBuildConfig({ ...base, deleteAfterLoad: 'yes' }, {}), usage(/^deleteAfterLoad: expected true or false/));
+  assert.throws(() => toBuildConfig({ ...base, extraPackages: ['curl; reboot'] }, {}), usage(/^extraPackages\[0\]: expected a Debian package name/));
+  assert.throws(() => toBuildConfig({ ...base, tmpfsSize: '1T; x' }, {}), usage(/^tmpfsSize/));
+});
+
+test('missing essentials and missing image files are usage errors', () => {
+  assert.throws(() => toBuildConfig({ ...base, iso: undefined }, {}), usage(/no base ISO/));
+  assert.throws(() => toBuildConfig({ ...base, images: [] }, {}), usage(/no images/));
+  assert.throws(() => toBuildConfig({ ...base, images: ['/nope/app.tar'] }, {}), usage(/image file \/nope\/app.tar does not exist/));
+  assert.throws(() => toBuildConfig({ ...base, images: [`rootfs:${app}`] }, {}), usage(/needs a name/));
+});
+
+test('image strings: transports and names', () => {
+  const c = toBuildConfig({ ...base, images: [`rootfs:${app}=acme/r:1`, `docker-archive:${app}=acme/d:2`] }, {});
+  assert.deepEqual(c.images, [
+    { kind: 'rootfs', path: app, ref: 'acme/r:1' },
+    { kind: 'docker-archive', path: app, ref: 'acme/d:2' },
+  ]);
+});
+
+test('SOURCE_DATE_EPOCH is read from the environment and validated', () => {
+  assert.equal(toBuildConfig(base, { SOURCE_DATE_EPOCH: '1700000000' }).sourceDateEpoch, 1700000000);
+  assert.equal(toBuildConfig(base, {}).sourceDateEpoch, undefined);
+  assert.throws(() => toBuildConfig(base, { SOURCE_DATE_EPOCH: 'yesterday' }), usage(/SOURCE_DATE_EPOCH/));
+});
+
+test('parseVerify: none, all, lists', () => {
+  assert.deepEqual(parseVerify('v', 'none'), []);
+  assert.deepEqual(parseVerify('v', 'all'), ['bios', 'uefi']);
+  assert.deepEqual(parseVerify('v', 'uefi,bios'), ['uefi', 'bios']);
+});
+
+test('config file: YAML, unknown keys refused, paths relative to the file', () => {
+  const f = join(dir, 'remaster.yml');
+  writeFileSync(f, 'iso: base.iso\nout: out/new.iso\nengine: podman\nimages:\n  - app.tar\n  - source: rootfs:app.tar=acme/r:1\n');
+  const raw = readConfigFile(f);
+  assert.equal(raw.iso, join(dir, 'base.iso'));
+  assert.deepEqual(raw.images, [join(dir, 'app.tar'), { source: `rootfs:${join(dir, 'app.tar')}=acme/r:1` }]);
+  const bad = join(dir, 'bad.yml');
+  writeFileSync(bad, 'iso: a\nengnie: docker\n');
+  assert.throws(() => readConfigFile(bad), usage(/unknown key "engnie"/));
+  const broken = join(dir, 'broken.yml');
+  writeFileSync(broken, 'iso: [unclosed\n');
+  assert.throws(() => readConfigFile(broken), usage(/not valid YAML or JSON/));
+});

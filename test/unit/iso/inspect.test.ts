@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from '../../../src/errors.js';
+import { bootSetup, classify } from '../../../src/iso/inspect.js';
+import type { IsoReport } from '../../../src/iso/xorriso.js';
+
+function report(paths: string[]): IsoReport {
+  return {
+    files: paths.map((path, i) => ({ path, lba: 100 + i, bytes: 2048 })),
+    elTorito: { images: [] },
+    systemArea: { summary: '', mbr: [], gpt: false },
+  };
+}
+
+test('classify: Debian live', () => {
+  const l = classify(report(['/live/filesystem.squashfs', '/live/vmlinuz', '/live/initrd.img', '/isolinux/isolinux.cfg']));
+  assert.equal(l.flavor, 'debian-live');
+  assert.deepEqual(l.squashfs.map((f) => f.path), ['/live/filesystem.squashfs']);
+  assert.deepEqual(l.kernels, ['/live/vmlinuz']);
+  assert.deepEqual(l.initrds, ['/live/initrd.img']);
+});
+
+test('classify: live-boot layers in sorted order, module file noticed', () => {
+  const l = classify(report(['/live/zz.squashfs', '/live/filesystem.squashfs', '/live/filesystem.module']));
+  assert.deepEqual(l.squashfs.map((f) => f.path), ['/live/filesystem.squashfs', '/live/zz.squashfs']);
+  assert.equal(l.moduleFile, '/live/filesystem.module');
+});
+
+test('classify: Ubuntu casper layered, chain order by dotted names', () => {
+  const l = classify(report(['/casper/minimal.standard.live.squashfs', '/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/vmlinuz']));
+  assert.equal(l.flavor, 'ubuntu-casper');
+  assert.deepEqual(l.squashfs.map((f) => f.path), ['/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/minimal.standard.live.squashfs']);
+});
+
+test('classify refuses a Debian netinst with a line that names what it found', () => {
+  assert.throws(
+    () => classify(report(['/install.amd/vmlinuz', '/install.amd/initrd.gz', '/pool/main/d/debian-installer/x.udeb']), 'netinst.iso'),
+    (e: unknown) => e instanceof UsageError && e.exitCode === 2 && /Debian installer/.test(e.message) && /no live root/.test(e.message),
+  );
+});
+
+test('classify refuses an ISO with no Linux root (memtest-like)', () => {
+  assert.throws(
+    () => classify(report(['/boot/memtest86+.bin', '/isolinux/isolinux.cfg']), 'memtest.iso'),
+    (e: unknown) => e instanceof UsageError && /no Linux live root filesystem: found 2 files/.test(e.message),
+  );
+});
+
+test('bootSetup: an appended EFI partition (Ubuntu shape) counts as UEFI', () => {
+  const b = bootSetup({
+    files: [],
+    elTorito: { images: [{ index: 1, platform: 'BIOS', bootable: true, emulation: 'none', loadSize: 4, lba: 10, options: [] }] },
+    systemArea: {
+      summary: 'MBR protective-msdos-label grub2-mbr cyl-align-off GPT',
+      gpt: true,
+      isoSizeBlocks512: 1000,
+      mbr: [
+        { index: 1, bootable: false, type: 0x00, start: 0, blocks: 1000 },
+        { index: 2, bootable: false, type: 0xef, start: 1000, blocks: 10000 },
+      ],
+    },
+  });
+  assert.deepEqual([b.bios, b.uefi, b.hybrid, b.gpt, b.appendedEfiPartition], [true, true, true, true, true]);
+});

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from '../../../src/errors.js';
+import { partialPath, unverifiedPath } from '../../../src/stages/iso.js';
+import { requiredTools, xorrisoVersionOk } from '../../../src/stages/preflight.js';
+import { chooseMode } from '../../../src/stages/rootfs.js';
+import { layerIsoPath } from '../../../src/stages/squash.js';
+
+test('the new layer sorts after every base layer (live-boot stacks in sorted order)', () => {
+  assert.equal(layerIsoPath('/live', ['/live/filesystem.squashfs']), '/live/remaster.squashfs');
+  assert.equal(layerIsoPath('/live', ['/live/filesystem.squashfs', '/live/zz-extra.squashfs']), '/live/zzremaster.squashfs');
+});
+
+test('partial and unverified outputs sit beside --out, never at it', () => {
+  assert.equal(partialPath('/out/app.iso'), '/out/.app.iso.remaster-partial');
+  assert.equal(unverifiedPath('/out/app.iso'), '/out/app.iso.unverified');
+});
+
+test('chooseMode: layer on live-boot, rebuild on request, refusal where layering is impossible', () => {
+  const ctx = (flavor: string, rootfsMode: 'auto' | 'layer' | 'rebuild') => ({ config: { rootfsMode } as never, facts: { base: { flavor, rootfs: [] } } });
+  assert.equal(chooseMode(ctx('debian-live', 'auto')), 'layer');
+  assert.equal(chooseMode(ctx('debian-live', 'rebuild')), 'rebuild');
+  assert.equal(chooseMode(ctx('ubuntu-casper', 'auto')), 'rebuild');
+  assert.throws(() => chooseMode(ctx('ubuntu-casper', 'layer')), UsageError);
+});
+
+test('preflight: xorriso version gate and tool list', () => {
+  assert.equal(xorrisoVersionOk('xorriso 1.5.4 : RockRidge filesystem manipulator'), true);
+  assert.equal(xorrisoVersionOk('xorriso 1.5.2 : RockRidge'), false);
+  assert.equal(xorrisoVersionOk('xorriso 1.6.0'), true);
+  assert.ok(requiredTools({ verify: ['bios'], compression: { kind: 'zstd' } }).includes('qemu-system-x86_64'));
+  assert.ok(!requiredTools({ verify: [], compression: { kind: 'none' } }).includes('zstd'));
+});
