@@ -53,7 +53,8 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
   } finally {
     await ws.release();
     if (!config.keepWork) {
-      for (const dir of ['layer', 'payload', 'iso-files', 'mnt', 'layer.squashfs']) await rm(ws.path(dir), { recursive: true, force: true });
+      for (const dir of ['layer', 'payload', 'iso-files', 'mnt', 'layer.squashfs'])
+        await rm(ws.path(dir), { recursive: true, force: true });
     }
   }
   const f = ctx.facts;

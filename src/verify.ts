@@ -65,7 +65,9 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
       serialLog: r.serialLogPath,
       screenshots: r.screenshots,
     });
-    o.onLine?.(`${firmware}: ${ok ? 'PASS' : 'FAIL'}${r.secondsToReport ? ` (report after ${r.secondsToReport.toFixed(0)} s)` : ''}${ok ? '' : `: ${diagnosis}`}`);
+    o.onLine?.(
+      `${firmware}: ${ok ? 'PASS' : 'FAIL'}${r.secondsToReport ? ` (report after ${r.secondsToReport.toFixed(0)} s)` : ''}${ok ? '' : `: ${diagnosis}`}`,
+    );
   }
   return outcomes;
 }

@@ -1,9 +1,9 @@
 // The verbs: parse argv strictly, run, print results; errors propagate to main.ts which prints them.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type BuildReport, build } from '../build.js';
-import { type RawConfig, parseVerify, readConfigFile, toBuildConfig } from '../config/load.js';
+import { parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
 import { defaultCacheDir } from '../config/paths.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
@@ -18,15 +18,23 @@ type Values = Record<string, string | boolean | (string | boolean)[] | undefined
 
 function parse(argv: string[], options: ParseArgsConfig['options'], verb: string): { values: Values; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const r = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
-    throw new UsageError(`remaster ${verb}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`, { hint: `see: remaster ${verb} --help` });
+    throw new UsageError(`remaster ${verb}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`, {
+      hint: `see: remaster ${verb} --help`,
+    });
   }
 }
 
 const s = (v: Values[string]): string | undefined => (typeof v === 'string' ? v : undefined);
-const list = (v: Values[string]): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+const list = (v: Values[string]): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
 
 export async function main(argv: string[], signal: AbortSignal): Promise<number> {
   const [verb, ...rest] = argv;
@@ -106,7 +114,8 @@ export function rawFromFlags(values: Values): RawConfig {
 async function buildCmd(argv: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(argv, buildOptions, 'build');
   if (values.help) return help('build');
-  if (positionals.length > 0) throw new UsageError(`remaster build: unexpected argument "${positionals[0]}"`, { hint: 'the base ISO goes after --iso' });
+  if (positionals.length > 0)
+    throw new UsageError(`remaster build: unexpected argument "${positionals[0]}"`, { hint: 'the base ISO goes after --iso' });
   const config = toBuildConfig(rawFromFlags(values));
   const report = await build(config, {
     renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
@@ -125,7 +134,10 @@ function printBuildReport(r: BuildReport, json: boolean): void {
   const lines = [
     `${r.ok ? 'built' : 'FAILED'}: ${r.output?.path ?? '(no output)'} ${r.output ? `(${mib(r.output.bytes)}, sha256 ${r.output.sha256})` : ''}`,
     `  base ${r.base.iso} (${r.base.flavor}), ${r.mode} mode, engine ${r.engine}, ${r.images?.images.length ?? 0} image(s), ${r.seconds} s`,
-    ...r.verify.map((v) => `  verify ${v.firmware}/${v.accel}: ${v.ok ? 'PASS' : 'FAIL'}${v.secondsToReport ? `, images present ${v.secondsToReport.toFixed(0)} s after QEMU start` : ''}${v.diagnosis ? ` (${v.diagnosis})` : ''}`),
+    ...r.verify.map(
+      (v) =>
+        `  verify ${v.firmware}/${v.accel}: ${v.ok ? 'PASS' : 'FAIL'}${v.secondsToReport ? `, images present ${v.secondsToReport.toFixed(0)} s after QEMU start` : ''}${v.diagnosis ? ` (${v.diagnosis})` : ''}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -175,7 +187,8 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
   );
   if (values.help) return help('verify');
   const [iso, extra] = positionals;
-  if (!iso || extra) throw new UsageError('remaster verify takes one ISO path', { hint: 'remaster verify out.iso --engine docker --expect app:1.0' });
+  if (!iso || extra)
+    throw new UsageError('remaster verify takes one ISO path', { hint: 'remaster verify out.iso --engine docker --expect app:1.0' });
   const engine = s(values.engine);
   if (engine !== 'docker' && engine !== 'podman') throw new UsageError('remaster verify: --engine must be docker or podman');
   const expect = list(values.expect).map((e) => {
@@ -203,14 +216,26 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
   });
   const ok = outcomes.every((o) => o.ok);
   if (values.json) process.stdout.write(`${JSON.stringify({ ok, iso, outcomes }, null, 2)}\n`);
-  else for (const o of outcomes) process.stdout.write(`${o.firmware}: ${o.ok ? 'PASS' : `FAIL (${o.diagnosis})`}; guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}; evidence in ${join(workDir, o.firmware)}\n`);
+  else
+    for (const o of outcomes)
+      process.stdout.write(
+        `${o.firmware}: ${o.ok ? 'PASS' : `FAIL (${o.diagnosis})`}; guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}; evidence in ${join(workDir, o.firmware)}\n`,
+      );
   return ok ? ExitCode.ok : ExitCode.failed;
 }
 
 async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
   const { values } = parse(
     argv,
-    { engine: { type: 'string' }, out: { type: 'string', short: 'o' }, verify: { type: 'string' }, accel: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, 'cache-dir': { type: 'string' } },
+    {
+      engine: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      verify: { type: 'string' },
+      accel: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      'cache-dir': { type: 'string' },
+    },
     'demo',
   );
   if (values.help) return help('demo');
@@ -233,7 +258,11 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
     ...(s(values.accel) ? { accel: s(values.accel) } : {}),
     cacheDir,
   });
-  const report = await build(config, { renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }), signal, stream: process.stderr });
+  const report = await build(config, {
+    renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
+    signal,
+    stream: process.stderr,
+  });
   printBuildReport(report, values.json === true);
   return report.ok ? ExitCode.ok : ExitCode.failed;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // argv -> config -> pipeline -> exit code: the only place that prints or exits.
-import { ExitCode, isRemasterError, RemasterError } from '../errors.js';
+import { ExitCode, isRemasterError, type RemasterError } from '../errors.js';
 import { main } from './commands.js';
 
 const controller = new AbortController();

@@ -72,7 +72,9 @@ function resolveImageString(s: string, base: string): string {
 }
 
 function fail(key: string, expected: string, got: unknown): never {
-  throw new UsageError(`${key}: expected ${expected}, got ${JSON.stringify(got)}`, { hint: `${key} is ${CONFIG_KEYS[key.split(/[.[]/)[0] as keyof typeof CONFIG_KEYS] ?? ''}` });
+  throw new UsageError(`${key}: expected ${expected}, got ${JSON.stringify(got)}`, {
+    hint: `${key} is ${CONFIG_KEYS[key.split(/[.[]/)[0] as keyof typeof CONFIG_KEYS] ?? ''}`,
+  });
 }
 
 function str(key: string, v: unknown): string {
@@ -100,7 +102,12 @@ export function parseVerify(key: string, v: unknown): Firmware[] {
   const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : fail(key, '"none", "bios", "uefi", "all" or a list', v);
   const out = new Set<Firmware>();
   for (const [i, item] of list.entries()) {
-    const f = oneOf(Array.isArray(v) ? `${key}[${i}]` : key, typeof item === 'string' ? item.trim() : item, ['none', 'bios', 'uefi', 'all'] as const);
+    const f = oneOf(Array.isArray(v) ? `${key}[${i}]` : key, typeof item === 'string' ? item.trim() : item, [
+      'none',
+      'bios',
+      'uefi',
+      'all',
+    ] as const);
     if (f === 'all') {
       out.add('bios');
       out.add('uefi');
@@ -128,7 +135,9 @@ function parseImage(key: string, v: unknown): ImageSpec {
   if (typeof v === 'string') return parseImageString(key, v);
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!['source', 'ref', 'cmd'].includes(k)) throw new UsageError(`${key}.${k}: unknown key`, { hint: 'an image takes source, ref and cmd' });
+    for (const k of Object.keys(o))
+      if (!['source', 'ref', 'cmd'].includes(k))
+        throw new UsageError(`${key}.${k}: unknown key`, { hint: 'an image takes source, ref and cmd' });
     const spec = parseImageString(`${key}.source`, str(`${key}.source`, o.source));
     if (o.ref !== undefined) spec.ref = str(`${key}.ref`, o.ref);
     if (spec.kind === 'rootfs' && !spec.ref) throw new UsageError(`${key}.ref: a rootfs tarball needs a name (ref: name:tag)`);
@@ -146,7 +155,12 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
   if (raw.iso === undefined) throw new UsageError('no base ISO given', { hint: 'pass --iso <base.iso> (or iso: in the config file)' });
   if (raw.out === undefined) throw new UsageError('no output path given', { hint: 'pass --out <new.iso> (or out: in the config file)' });
   if (raw.engine === undefined) throw new UsageError('no engine given', { hint: 'pass --engine docker or --engine podman' });
-  const images = raw.images === undefined ? [] : Array.isArray(raw.images) ? raw.images.map((v, i) => parseImage(`images[${i}]`, v)) : fail('images', 'a list', raw.images);
+  const images =
+    raw.images === undefined
+      ? []
+      : Array.isArray(raw.images)
+        ? raw.images.map((v, i) => parseImage(`images[${i}]`, v))
+        : fail('images', 'a list', raw.images);
   if (images.length === 0) throw new UsageError('no images given', { hint: 'pass --image <archive.tar> at least once' });
   const compression = oneOf<Compression>('compression', raw.compression ?? 'zstd', ['zstd', 'gzip', 'xz', 'none']);
   const sde = env.SOURCE_DATE_EPOCH;
@@ -158,7 +172,8 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     verify: parseVerify('verify', raw.verify ?? 'bios'),
     compression: {
       kind: compression,
-      level: raw.compressionLevel === undefined ? undefined : int('compressionLevel', raw.compressionLevel, 1, compression === 'zstd' ? 22 : 9),
+      level:
+        raw.compressionLevel === undefined ? undefined : int('compressionLevel', raw.compressionLevel, 1, compression === 'zstd' ? 22 : 9),
     },
     rootfsMode: oneOf<RootfsMode>('rootfsMode', raw.rootfsMode ?? 'auto', ['auto', 'layer', 'rebuild']),
     extraPackages: raw.extraPackages === undefined ? [] : parsePackages(raw.extraPackages),

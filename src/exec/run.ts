@@ -131,18 +131,12 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
       hint: pkg ? `install it: apt-get install ${pkg}` : `install ${file} and make sure it is on PATH`,
     });
   }
-  const why = r.timedOut
-    ? `timed out after ${o.timeoutMs} ms`
-    : r.signal
-      ? `was killed by ${r.signal}`
-      : `exited with code ${code}`;
+  const why = r.timedOut ? `timed out after ${o.timeoutMs} ms` : r.signal ? `was killed by ${r.signal}` : `exited with code ${code}`;
   const stderrTail = tail(stderr || stdout);
-  throw new ToolError(
-    `${file} ${why}: ${quoteArgv(argv)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`,
-    file,
-    stderrTail,
-    { hint: o.hint, cause: r },
-  );
+  throw new ToolError(`${file} ${why}: ${quoteArgv(argv)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`, file, stderrTail, {
+    hint: o.hint,
+    cause: r,
+  });
 }
 
 function toText(v: unknown): string {

@@ -23,7 +23,8 @@ export function compressorArgv(c: CompressionSettings): [string, string[]] | und
       return [
         'zstd',
         [
-          '-q', '-c',
+          '-q',
+          '-c',
           `-${c.level ?? 12}`,
           ...(c.level !== undefined && c.level > 19 ? ['--ultra'] : []),
           `-T${c.threads ?? 0}`,

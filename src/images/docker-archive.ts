@@ -54,7 +54,10 @@ export async function readDockerArchive(path: string): Promise<DockerArchiveInfo
   });
   await pipeline(createReadStream(path), extract).catch((e: unknown) => {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${path} is not a readable tar archive`, { hint: 'pass a docker-archive made by docker save, podman save or skopeo', cause: e });
+    throw new UsageError(`${path} is not a readable tar archive`, {
+      hint: 'pass a docker-archive made by docker save, podman save or skopeo',
+      cause: e,
+    });
   });
   if (refused) throw refused;
   const manifestBytes = small.get('manifest.json');
@@ -70,9 +73,12 @@ export async function readDockerArchive(path: string): Promise<DockerArchiveInfo
     throw new UsageError(`${path}: manifest.json is not valid JSON`, { cause: e });
   }
   if (!Array.isArray(entries) || entries.length !== 1 || !entries[0]) {
-    throw new UsageError(`${path}: manifest.json lists ${Array.isArray(entries) ? entries.length : 'no'} images; remaster takes one image per archive`, {
-      hint: 'save each image into its own archive (docker save app:1 -o app.tar)',
-    });
+    throw new UsageError(
+      `${path}: manifest.json lists ${Array.isArray(entries) ? entries.length : 'no'} images; remaster takes one image per archive`,
+      {
+        hint: 'save each image into its own archive (docker save app:1 -o app.tar)',
+      },
+    );
   }
   const entry = entries[0];
   const config = small.get(normaliseMember(entry.Config));
@@ -117,11 +123,18 @@ export function openTar(path: string, compression: TarCompression, signal?: Abor
       return createReadStream(path).pipe(createGunzip());
     default: {
       const tool = compression === 'zstd' ? 'zstd' : compression === 'xz' ? 'xz' : 'bzip2';
-      const child = execa(tool, ['-dc', path], { buffer: { stdout: false, stderr: true }, ...(signal ? { cancelSignal: signal } : {}), reject: false });
+      const child = execa(tool, ['-dc', path], {
+        buffer: { stdout: false, stderr: true },
+        ...(signal ? { cancelSignal: signal } : {}),
+        reject: false,
+      });
       const out = child.stdout as Readable;
-      child.then((r) => {
-        if (r.exitCode !== 0) out.destroy(new UsageError(`${path}: ${tool} could not decompress it (${String(r.stderr).trim() || `exit ${r.exitCode}`})`));
-      }).catch(() => {});
+      child
+        .then((r) => {
+          if (r.exitCode !== 0)
+            out.destroy(new UsageError(`${path}: ${tool} could not decompress it (${String(r.stderr).trim() || `exit ${r.exitCode}`})`));
+        })
+        .catch(() => {});
       return out;
     }
   }
@@ -162,7 +175,10 @@ export async function scanRootfsTar(path: string, signal?: AbortSignal): Promise
     await pipeline(openTar(path, compression, signal), tee, extract);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${path} is not a readable tar archive`, { hint: 'pass a root filesystem tarball (tar, tar.gz, tar.zst, tar.xz)', cause: e });
+    throw new UsageError(`${path} is not a readable tar archive`, {
+      hint: 'pass a root filesystem tarball (tar, tar.gz, tar.zst, tar.xz)',
+      cause: e,
+    });
   }
   if (refused) throw refused;
   if (entries === 0) throw new UsageError(`${path} is an empty tar archive`, { hint: 'the rootfs tarball must hold the image files' });
@@ -205,7 +221,12 @@ export function imageConfig(spec: RootfsImageSpec, diffId: string): Buffer {
  * Pass 2: stream a docker-archive (manifest.json, config, one layer = the rootfs tar) into `out`.
  * Deterministic: fixed member order and mtimes, no owner names.
  */
-export async function writeRootfsImage(spec: RootfsImageSpec, facts: LayerFacts, out: Writable, signal?: AbortSignal): Promise<{ imageId: string }> {
+export async function writeRootfsImage(
+  spec: RootfsImageSpec,
+  facts: LayerFacts,
+  out: Writable,
+  signal?: AbortSignal,
+): Promise<{ imageId: string }> {
   const config = imageConfig(spec, facts.diffId);
   const configHex = createHash('sha256').update(config).digest('hex');
   const layerHex = facts.diffId.slice('sha256:'.length);
@@ -216,7 +237,9 @@ export async function writeRootfsImage(spec: RootfsImageSpec, facts: LayerFacts,
   const mtime = new Date(spec.created * 1000);
   const done = pipeline(pack, out);
   const add = (name: string, body: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, mtime, mode: 0o644, uid: 0, gid: 0 }, body, (e) => (e ? reject(e) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry({ name, mtime, mode: 0o644, uid: 0, gid: 0 }, body, (e) => (e ? reject(e) : resolve())),
+    );
   await add(`${configHex}.json`, config);
   const layerEntry = pack.entry({ name: `${layerHex}.tar`, size: facts.bytes, mtime, mode: 0o644, uid: 0, gid: 0 });
   await pipeline(openTar(spec.rootfsTar, await sniffCompression(spec.rootfsTar), signal), layerEntry);

@@ -85,11 +85,23 @@ export async function addImage(spec: ImageSpec, o: PayloadOptions): Promise<Payl
     const file = `${archiveBaseName(ref)}${compressionExtension[o.compression.kind]}`;
     const written = await compressTo(join(o.dir, file), produce, o);
     imageId = id;
-    return { refs, file, imageId, ...written, source: { kind: 'rootfs', path: spec.path, digest: `sha256:${await sha256File(spec.path)}` } };
+    return {
+      refs,
+      file,
+      imageId,
+      ...written,
+      source: { kind: 'rootfs', path: spec.path, digest: `sha256:${await sha256File(spec.path)}` },
+    };
   }
   const file = `${archiveBaseName(refs[0] ?? imageId)}${compressionExtension[o.compression.kind]}`;
   const written = await compressTo(join(o.dir, file), produce, o);
-  return { refs, file, imageId, ...written, source: { kind: 'docker-archive', path: spec.path, digest: `sha256:${await sha256File(spec.path)}` } };
+  return {
+    refs,
+    file,
+    imageId,
+    ...written,
+    source: { kind: 'docker-archive', path: spec.path, digest: `sha256:${await sha256File(spec.path)}` },
+  };
 }
 
 interface Written {

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 // distribution/reference: [host[:port]/]component(/component)*[:tag]
 const HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)`;
 const COMPONENT = String.raw`(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)`;
-const TAG = String.raw`[\w][\w.-]{0,127}`;
+const TAG = '[\\w][\\w.-]{0,127}';
 const REFERENCE = new RegExp(`^(?:(${HOST})/)?(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG}))?$`);
 
 export interface ImageRef {

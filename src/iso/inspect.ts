@@ -123,8 +123,7 @@ export function bootSetup(report: IsoReport): BootSetup {
   const imgs = report.elTorito.images;
   const efiPart = report.systemArea.mbr.find((p) => p.type === 0xef);
   const isoEnd = report.systemArea.isoSizeBlocks512;
-  const appended =
-    efiPart !== undefined && efiPart.path === undefined && isoEnd !== undefined && efiPart.start >= isoEnd - 1;
+  const appended = efiPart !== undefined && efiPart.path === undefined && isoEnd !== undefined && efiPart.start >= isoEnd - 1;
   return {
     bios: imgs.some((i) => i.platform === 'BIOS'),
     uefi: imgs.some((i) => i.platform === 'UEFI') || efiPart !== undefined,

@@ -54,12 +54,24 @@ export interface IsoReport {
 /** xorriso -indev ISO: list every file with its LBA and size, then the El Torito and system area reports. */
 export function reportArgs(iso: string): string[] {
   return [
-    '-abort_on', 'FAILURE',
-    '-return_with', 'SORRY', '32',
-    '-indev', iso,
-    '-find', '/', '-type', 'f', '-exec', 'report_lba', '--',
-    '-report_el_torito', 'plain',
-    '-report_system_area', 'plain',
+    '-abort_on',
+    'FAILURE',
+    '-return_with',
+    'SORRY',
+    '32',
+    '-indev',
+    iso,
+    '-find',
+    '/',
+    '-type',
+    'f',
+    '-exec',
+    'report_lba',
+    '--',
+    '-report_el_torito',
+    'plain',
+    '-report_system_area',
+    'plain',
   ];
 }
 
@@ -96,11 +108,7 @@ export function modifyArgs(o: ModifyOptions): string[] {
   }
   if (o.sourceDateEpoch !== undefined) {
     const stamp = xorrisoDate(o.sourceDateEpoch);
-    args.push(
-      '-volume_date', 'c', stamp,
-      '-volume_date', 'm', stamp,
-      '-volume_date', 'uuid', stamp,
-    );
+    args.push('-volume_date', 'c', stamp, '-volume_date', 'm', stamp, '-volume_date', 'uuid', stamp);
   }
   args.push('-boot_image', 'any', 'replay', '-padding', 'included', '-commit');
   return args;

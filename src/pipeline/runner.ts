@@ -52,7 +52,12 @@ export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: 
       exitOnError: true,
       registerSignalListeners: false,
       renderer: o.renderer === 'fancy' ? 'default' : o.renderer === 'plain' ? 'simple' : 'silent',
-      rendererOptions: { logger, persistentOutput: true, collapseSubtasks: false, timer: { condition: true, format: () => (s: string) => s, field: (d: number) => `${round(d / 1000)}s` } } as never,
+      rendererOptions: {
+        logger,
+        persistentOutput: true,
+        collapseSubtasks: false,
+        timer: { condition: true, format: () => (s: string) => s, field: (d: number) => `${round(d / 1000)}s` },
+      } as never,
       fallbackRenderer: 'simple',
       fallbackRendererOptions: { logger, timestamp: PRESET_TIMESTAMP } as never,
       fallbackRendererCondition: o.renderer === 'plain',

@@ -22,14 +22,30 @@ export class Workspace {
   }
 
   /** Mount points */
-  lowerMount(i: number) { return this.path('mnt', `lower${i}`); }
-  get upper() { return this.path('layer', 'upper'); }
-  get overlayWork() { return this.path('layer', 'work'); }
-  get merged() { return this.path('mnt', 'root'); }
-  get payload() { return this.path('payload'); }
-  get isoFiles() { return this.path('iso-files'); }
-  get verifyDir() { return this.path('verify'); }
-  get lockFile() { return this.path('lock'); }
+  lowerMount(i: number) {
+    return this.path('mnt', `lower${i}`);
+  }
+  get upper() {
+    return this.path('layer', 'upper');
+  }
+  get overlayWork() {
+    return this.path('layer', 'work');
+  }
+  get merged() {
+    return this.path('mnt', 'root');
+  }
+  get payload() {
+    return this.path('payload');
+  }
+  get isoFiles() {
+    return this.path('iso-files');
+  }
+  get verifyDir() {
+    return this.path('verify');
+  }
+  get lockFile() {
+    return this.path('lock');
+  }
 
   /**
    * Create the workspace, take its lock, and undo what a killed earlier run left: mounts first,

@@ -40,8 +40,7 @@ export async function withChroot<T>(root: string, io: RunOptions, fn: (s: Chroot
     await writeFile(policy, '#!/bin/sh\n# remaster: no service starts while packages are installed\nexit 101\n', { mode: 0o755 });
     const session: ChrootSession = {
       root,
-      run: (argv, more = {}) =>
-        run('chroot', [root, ...argv], { ...io, ...more, env: { ...CHROOT_ENV, ...more.env } }),
+      run: (argv, more = {}) => run('chroot', [root, ...argv], { ...io, ...more, env: { ...CHROOT_ENV, ...more.env } }),
     };
     return await fn(session);
   } finally {
@@ -72,4 +71,3 @@ async function bindResolvConf(root: string, mounts: MountStack): Promise<void> {
   }
   await mounts.mount({ source: '/etc/resolv.conf', target: dest, bind: true });
 }
-

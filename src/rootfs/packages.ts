@@ -1,9 +1,10 @@
 // Engine packages: what to install for each engine, and apt in a chroot.
-import type { Compression } from '../images/manifest.js';
+
+import type { RunOptions } from '../exec/run.js';
 import { decompressorPackage } from '../images/compress.js';
+import type { Compression } from '../images/manifest.js';
 import type { Engine } from '../units/render.js';
 import type { ChrootSession } from './chroot.js';
-import type { RunOptions } from '../exec/run.js';
 
 /** Debian package names; the engine's own dependencies (containerd, runc, conmon, iptables...) follow. */
 export const enginePackages: Record<Engine, string[]> = {
@@ -26,11 +27,23 @@ export function packagesFor(engine: Engine, compression: Compression, extra: rea
 }
 
 export function aptInstallArgs(pkgs: readonly string[]): string[] {
-  return ['apt-get', 'install', '-y', '-q', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', ...pkgs];
+  return [
+    'apt-get',
+    'install',
+    '-y',
+    '-q',
+    '--no-install-recommends',
+    '-o',
+    'Dpkg::Options::=--force-confdef',
+    '-o',
+    'Dpkg::Options::=--force-confold',
+    ...pkgs,
+  ];
 }
 
 export async function aptInstall(s: ChrootSession, pkgs: readonly string[], io: RunOptions): Promise<string[]> {
-  const hint = 'apt in the base root must reach its mirror (see the root\'s /etc/apt/sources.list*); the packages must exist for the base release';
+  const hint =
+    "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*); the packages must exist for the base release";
   await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
   await s.run(aptInstallArgs(pkgs), { ...io, hint });
   await s.run(['apt-get', 'clean'], io);

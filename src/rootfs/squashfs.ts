@@ -91,15 +91,15 @@ export interface UnsquashfsOptions {
 export function unsquashfsArgs(o: UnsquashfsOptions): string[] {
   return [
     '-no-progress',
-    '-d', o.dest,
+    '-d',
+    o.dest,
     ...(o.offset === undefined ? [] : ['-o', String(o.offset)]),
     ...(o.processors === undefined ? [] : ['-processors', String(o.processors)]),
     o.image,
   ];
 }
 
-export const unsquashfs = (o: UnsquashfsOptions, io: RunOptions = {}) =>
-  run('unsquashfs', unsquashfsArgs(o), io);
+export const unsquashfs = (o: UnsquashfsOptions, io: RunOptions = {}) => run('unsquashfs', unsquashfsArgs(o), io);
 
 /** Parse `unsquashfs -s` output (compression and block size), as a cross-check of parseSuperblock. */
 export function parseUnsquashfsStat(text: string): { compression?: string; blockSize?: number; bytes?: number } {

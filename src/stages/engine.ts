@@ -1,6 +1,6 @@
 // Engine: install docker or podman (and the decompressor) into the root in a chroot; nothing is started.
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { VerificationError } from '../errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { VerificationError } from '../errors.js';
 import { algoOf, hashFile, updateChecksumText } from '../iso/checksums.js';
 import { xorrisoExtract, xorrisoModify } from '../iso/xorriso.js';
 import type { Stage } from '../pipeline/context.js';
@@ -64,7 +64,12 @@ export const iso: Stage = {
           map: [...map].map(([target, source]) => ({ source, target })),
           sourceDateEpoch: ctx.config.sourceDateEpoch,
         },
-        { signal: ctx.signal, onLine: (l) => { if (/UPDATE|pacifier|Writing/.test(l)) task.output = l.trim(); } },
+        {
+          signal: ctx.signal,
+          onLine: (l) => {
+            if (/UPDATE|pacifier|Writing/.test(l)) task.output = l.trim();
+          },
+        },
       );
       const sha = createHash('sha256');
       await pipeline(createReadStream(partial), sha);

@@ -3,13 +3,15 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { ISO_SECTOR } from '../iso/probe.js';
 import type { BuildContext, Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { unsquashfs } from '../rootfs/squashfs.js';
-import { ISO_SECTOR } from '../iso/probe.js';
 
 /** Layer mode works where the live system stacks squashfs files (live-boot: every /live/*.squashfs). */
-export function chooseMode(ctx: Pick<BuildContext, 'config'> & { facts: { base?: { flavor: string; rootfs: unknown[] } } }): 'layer' | 'rebuild' {
+export function chooseMode(
+  ctx: Pick<BuildContext, 'config'> & { facts: { base?: { flavor: string; rootfs: unknown[] } } },
+): 'layer' | 'rebuild' {
   const base = need(ctx.facts.base, 'base ISO');
   const want = ctx.config.rootfsMode;
   if (want === 'rebuild') return 'rebuild';
@@ -27,7 +29,15 @@ export function squashfsInIsoOptions(layer: { lba: number; bytes: number }): str
 
 /** Overlay options that keep the upper directory self-contained: full copy-ups, no redirects or index. */
 export function overlayOptions(lowers: readonly string[], upper: string, work: string): string[] {
-  return [`lowerdir=${lowers.join(':')}`, `upperdir=${upper}`, `workdir=${work}`, 'redirect_dir=off', 'index=off', 'metacopy=off', 'xino=off'];
+  return [
+    `lowerdir=${lowers.join(':')}`,
+    `upperdir=${upper}`,
+    `workdir=${work}`,
+    'redirect_dir=off',
+    'index=off',
+    'metacopy=off',
+    'xino=off',
+  ];
 }
 
 export const rootfs: Stage = {

@@ -22,10 +22,21 @@ export const squash: Stage = {
         blockSize: top.blockSize,
         sourceDateEpoch: ctx.config.sourceDateEpoch,
       },
-      { signal: ctx.signal, onLine: (l) => { if (l.trim()) task.output = l; } },
+      {
+        signal: ctx.signal,
+        onLine: (l) => {
+          if (l.trim()) task.output = l;
+        },
+      },
     );
     const bytes = (await stat(file)).size;
-    const isoPath = ctx.facts.mode === 'layer' ? layerIsoPath(base.liveDir, base.rootfs.map((r) => r.path)) : top.path;
+    const isoPath =
+      ctx.facts.mode === 'layer'
+        ? layerIsoPath(
+            base.liveDir,
+            base.rootfs.map((r) => r.path),
+          )
+        : top.path;
     ctx.facts.layer = { isoPath, file, bytes };
     ctx.facts.isoMap.set(isoPath, file);
     task.output = `${isoPath}: ${(bytes / 1024 / 1024).toFixed(1)} MiB`;

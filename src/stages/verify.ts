@@ -30,7 +30,9 @@ export const verify: Stage = {
     if (failed.length > 0) {
       throw new VerificationError(
         `verification failed: ${failed.map((f) => `${f.firmware}: ${f.diagnosis ?? 'unknown failure'}`).join('; ')}`,
-        { hint: `evidence (serial log, screenshots) in ${ctx.ws.verifyDir}; the unverified ISO is kept at ${unverifiedPath(ctx.config.out)}` },
+        {
+          hint: `evidence (serial log, screenshots) in ${ctx.ws.verifyDir}; the unverified ISO is kept at ${unverifiedPath(ctx.config.out)}`,
+        },
       );
     }
   },

@@ -1,8 +1,8 @@
 // Render templates/ into the files the new root gets: pure functions, no interpolation of unchecked values.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Compression } from '../images/manifest.js';
 import { decompressorCommand } from '../images/compress.js';
+import type { Compression } from '../images/manifest.js';
 
 export type Engine = 'docker' | 'podman';
 
@@ -116,11 +116,7 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
     {
       path: `${LIB_DIR}/report`,
       mode: 0o755,
-      content: render(
-        readTemplate('report.sh'),
-        { ENGINE: s.engine, REPORT_PORT: s.reportPort, STORE_PROBE: e.probe },
-        'report.sh',
-      ),
+      content: render(readTemplate('report.sh'), { ENGINE: s.engine, REPORT_PORT: s.reportPort, STORE_PROBE: e.probe }, 'report.sh'),
     },
     {
       path: `${UNIT_DIR}/remaster-report.service`,
@@ -132,8 +128,16 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
       mode: 0o644,
       content: render(readTemplate('90-remaster-report.rules'), { REPORT_PORT: s.reportPort }, '90-remaster-report.rules'),
     },
-    { path: 'etc/systemd/system/multi-user.target.wants/remaster-loader.service', mode: 0o777, symlink: '/usr/lib/systemd/system/remaster-loader.service' },
-    { path: 'etc/systemd/system/multi-user.target.wants/remaster-storage.service', mode: 0o777, symlink: '/usr/lib/systemd/system/remaster-storage.service' },
+    {
+      path: 'etc/systemd/system/multi-user.target.wants/remaster-loader.service',
+      mode: 0o777,
+      symlink: '/usr/lib/systemd/system/remaster-loader.service',
+    },
+    {
+      path: 'etc/systemd/system/multi-user.target.wants/remaster-storage.service',
+      mode: 0o777,
+      symlink: '/usr/lib/systemd/system/remaster-storage.service',
+    },
   ];
   return files;
 }
@@ -141,7 +145,9 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
 /** Engine configuration that pins a storage driver, so a wrong one fails loudly instead of falling back. */
 export function engineConfigFiles(engine: Engine, existing: string | undefined): RootFile[] {
   if (engine === 'podman') {
-    return existing === undefined ? [{ path: 'etc/containers/storage.conf', mode: 0o644, content: readTemplate('podman-storage.conf') }] : [];
+    return existing === undefined
+      ? [{ path: 'etc/containers/storage.conf', mode: 0o644, content: readTemplate('podman-storage.conf') }]
+      : [];
   }
   const base = existing === undefined ? {} : (JSON.parse(existing) as Record<string, unknown>);
   if ('storage-driver' in base) return [];

@@ -1,7 +1,8 @@
 // Paths shared by tests: the repository root and captured tool output.
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** dist/test/helpers -> repository root */
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));

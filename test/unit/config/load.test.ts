@@ -27,11 +27,17 @@ test('wrong types and values name the key path', () => {
   assert.throws(() => toBuildConfig({ ...base, engine: 'lxc' }, {}), usage(/^engine: expected "docker" or "podman", got "lxc"/));
   assert.throws(() => toBuildConfig({ ...base, images: 'app.tar' }, {}), usage(/^images: expected a list/));
   assert.throws(() => toBuildConfig({ ...base, images: [{ source: app, tag: 'x' }] }, {}), usage(/^images\[0\]\.tag: unknown key/));
-  assert.throws(() => toBuildConfig({ ...base, images: [{ source: app, cmd: 'sh' }] }, {}), usage(/^images\[0\]\.cmd: only a rootfs image/));
+  assert.throws(
+    () => toBuildConfig({ ...base, images: [{ source: app, cmd: 'sh' }] }, {}),
+    usage(/^images\[0\]\.cmd: only a rootfs image/),
+  );
   assert.throws(() => toBuildConfig({ ...base, verify: ['bios', 'pxe'] }, {}), usage(/^verify\[1\]: expected/));
   assert.throws(() => toBuildConfig({ ...base, compressionLevel: 40 }, {}), usage(/^compressionLevel: expected an integer from 1 to 22/));
   assert.throws(() => toBuildConfig({ ...base, deleteAfterLoad: 'yes' }, {}), usage(/^deleteAfterLoad: expected true or false/));
-  assert.throws(() => toBuildConfig({ ...base, extraPackages: ['curl; reboot'] }, {}), usage(/^extraPackages\[0\]: expected a Debian package name/));
+  assert.throws(
+    () => toBuildConfig({ ...base, extraPackages: ['curl; reboot'] }, {}),
+    usage(/^extraPackages\[0\]: expected a Debian package name/),
+  );
   assert.throws(() => toBuildConfig({ ...base, tmpfsSize: '1T; x' }, {}), usage(/^tmpfsSize/));
 });
 

@@ -15,7 +15,7 @@ const env = { PATH: `${bin}:/usr/bin:/bin` };
 
 test('arguments pass through as an argv array, never through a shell', async () => {
   const r = await run('echo-args', ['a b', '$(id)', "it's"], { env });
-  assert.equal(r.stdout, '[a b]\n[$(id)]\n[it\'s]\n');
+  assert.equal(r.stdout, "[a b]\n[$(id)]\n[it's]\n");
 });
 
 test('a failing tool gives a ToolError with the exit code, the quoted command and its stderr tail', async () => {
@@ -29,7 +29,11 @@ test('a failing tool gives a ToolError with the exit code, the quoted command an
 });
 
 test('a missing tool names the apt package that provides it', async () => {
-  await assert.rejects(run('xorriso', ['-version'], { env: { PATH: bin } }), (e: unknown) => e instanceof ToolError && /xorriso is not installed/.test(e.message) && e.hint === 'install it: apt-get install xorriso');
+  await assert.rejects(
+    run('xorriso', ['-version'], { env: { PATH: bin } }),
+    (e: unknown) =>
+      e instanceof ToolError && /xorriso is not installed/.test(e.message) && e.hint === 'install it: apt-get install xorriso',
+  );
 });
 
 test('onLine sees each line as it arrives', async () => {

@@ -8,16 +8,30 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import tar from 'tar-stream';
 import { UsageError } from '../../../src/errors.js';
-import { imageConfig, readDockerArchive, retagDockerArchive, scanRootfsTar, unsafeEntryName, writeRootfsImage } from '../../../src/images/docker-archive.js';
+import {
+  imageConfig,
+  readDockerArchive,
+  retagDockerArchive,
+  scanRootfsTar,
+  unsafeEntryName,
+  writeRootfsImage,
+} from '../../../src/images/docker-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-da-'));
 
-async function makeTar(path: string, entries: { name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string }[]) {
+async function makeTar(
+  path: string,
+  entries: { name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string }[],
+) {
   const pack = tar.pack();
   const done = pipeline(pack, createWriteStream(path));
   for (const e of entries) {
     await new Promise<void>((res, rej) =>
-      pack.entry({ name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), mtime: new Date(0) }, e.body ?? '', (err) => (err ? rej(err) : res())),
+      pack.entry(
+        { name: e.name, type: e.type ?? 'file', ...(e.linkname ? { linkname: e.linkname } : {}), mtime: new Date(0) },
+        e.body ?? '',
+        (err) => (err ? rej(err) : res()),
+      ),
     );
   }
   pack.finalize();
@@ -26,13 +40,20 @@ async function makeTar(path: string, entries: { name: string; body?: string; typ
 
 test('a rootfs tar becomes a docker-archive whose ID is the sha256 of its config', async () => {
   const rootfs = join(dir, 'root.tar');
-  await makeTar(rootfs, [{ name: 'bin/', type: 'directory' }, { name: 'bin/hello', body: 'hi\n' }]);
+  await makeTar(rootfs, [
+    { name: 'bin/', type: 'directory' },
+    { name: 'bin/hello', body: 'hi\n' },
+  ]);
   const facts = await scanRootfsTar(rootfs);
   const raw = await readFile(rootfs);
   assert.equal(facts.diffId, `sha256:${createHash('sha256').update(raw).digest('hex')}`);
   assert.equal(facts.bytes, raw.length);
   const out = join(dir, 'img.tar');
-  const { imageId } = await writeRootfsImage({ rootfsTar: rootfs, ref: 'acme/hello:1', architecture: 'amd64', created: 0, cmd: ['/bin/hello'] }, facts, createWriteStream(out));
+  const { imageId } = await writeRootfsImage(
+    { rootfsTar: rootfs, ref: 'acme/hello:1', architecture: 'amd64', created: 0, cmd: ['/bin/hello'] },
+    facts,
+    createWriteStream(out),
+  );
   const info = await readDockerArchive(out);
   assert.deepEqual(info.refs, ['acme/hello:1']);
   assert.equal(info.imageId, imageId);
@@ -48,7 +69,11 @@ test('the same inputs give the same archive bytes (deterministic)', async () => 
   for (const n of [1, 2]) {
     const out = join(dir, `det${n}.tar`);
     await writeRootfsImage({ rootfsTar: rootfs, ref: 'a/b:c', architecture: 'amd64', created: 42 }, facts, createWriteStream(out));
-    digests.push(createHash('sha256').update(await readFile(out)).digest('hex'));
+    digests.push(
+      createHash('sha256')
+        .update(await readFile(out))
+        .digest('hex'),
+    );
   }
   assert.equal(digests[0], digests[1]);
 });
@@ -77,7 +102,10 @@ test('rootfs tar entries with .. or absolute paths are refused', async () => {
 test('a tar without manifest.json is not a docker-archive, and the message says how to pass a rootfs', async () => {
   const p = join(dir, 'plain.tar');
   await makeTar(p, [{ name: 'x', body: 'y' }]);
-  await assert.rejects(readDockerArchive(p), (e: unknown) => e instanceof UsageError && /no manifest.json/.test(e.message) && /rootfs:/.test(e.hint ?? ''));
+  await assert.rejects(
+    readDockerArchive(p),
+    (e: unknown) => e instanceof UsageError && /no manifest.json/.test(e.message) && /rootfs:/.test(e.hint ?? ''),
+  );
 });
 
 test('a file that is not a tar is refused', async () => {
@@ -90,7 +118,11 @@ test('retagging rewrites RepoTags and keeps the image ID', async () => {
   const rootfs = join(dir, 'root3.tar');
   await makeTar(rootfs, [{ name: 'f', body: '1' }]);
   const src = join(dir, 'src.tar');
-  const { imageId } = await writeRootfsImage({ rootfsTar: rootfs, ref: 'old/name:1', architecture: 'amd64', created: 0 }, await scanRootfsTar(rootfs), createWriteStream(src));
+  const { imageId } = await writeRootfsImage(
+    { rootfsTar: rootfs, ref: 'old/name:1', architecture: 'amd64', created: 0 },
+    await scanRootfsTar(rootfs),
+    createWriteStream(src),
+  );
   const out = join(dir, 'retag.tar');
   await retagDockerArchive(src, ['new/name:2'], createWriteStream(out));
   const info = await readDockerArchive(out);

@@ -4,10 +4,13 @@ import { algoOf, updateChecksumText } from '../../../src/iso/checksums.js';
 
 test('updateChecksumText replaces changed entries in place and appends new ones in the file style', () => {
   const before = 'aaa  ./live/filesystem.squashfs\nbbb  ./live/vmlinuz\n';
-  const after = updateChecksumText(before, new Map([
-    ['/live/vmlinuz', 'ccc'],
-    ['/live/remaster.squashfs', 'ddd'],
-  ]));
+  const after = updateChecksumText(
+    before,
+    new Map([
+      ['/live/vmlinuz', 'ccc'],
+      ['/live/remaster.squashfs', 'ddd'],
+    ]),
+  );
   assert.equal(after, 'aaa  ./live/filesystem.squashfs\nccc  ./live/vmlinuz\nddd  ./live/remaster.squashfs\n');
 });
 

@@ -15,21 +15,32 @@ function report(paths: string[]): IsoReport {
 test('classify: Debian live', () => {
   const l = classify(report(['/live/filesystem.squashfs', '/live/vmlinuz', '/live/initrd.img', '/isolinux/isolinux.cfg']));
   assert.equal(l.flavor, 'debian-live');
-  assert.deepEqual(l.squashfs.map((f) => f.path), ['/live/filesystem.squashfs']);
+  assert.deepEqual(
+    l.squashfs.map((f) => f.path),
+    ['/live/filesystem.squashfs'],
+  );
   assert.deepEqual(l.kernels, ['/live/vmlinuz']);
   assert.deepEqual(l.initrds, ['/live/initrd.img']);
 });
 
 test('classify: live-boot layers in sorted order, module file noticed', () => {
   const l = classify(report(['/live/zz.squashfs', '/live/filesystem.squashfs', '/live/filesystem.module']));
-  assert.deepEqual(l.squashfs.map((f) => f.path), ['/live/filesystem.squashfs', '/live/zz.squashfs']);
+  assert.deepEqual(
+    l.squashfs.map((f) => f.path),
+    ['/live/filesystem.squashfs', '/live/zz.squashfs'],
+  );
   assert.equal(l.moduleFile, '/live/filesystem.module');
 });
 
 test('classify: Ubuntu casper layered, chain order by dotted names', () => {
-  const l = classify(report(['/casper/minimal.standard.live.squashfs', '/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/vmlinuz']));
+  const l = classify(
+    report(['/casper/minimal.standard.live.squashfs', '/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/vmlinuz']),
+  );
   assert.equal(l.flavor, 'ubuntu-casper');
-  assert.deepEqual(l.squashfs.map((f) => f.path), ['/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/minimal.standard.live.squashfs']);
+  assert.deepEqual(
+    l.squashfs.map((f) => f.path),
+    ['/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/minimal.standard.live.squashfs'],
+  );
 });
 
 test('classify refuses a Debian netinst with a line that names what it found', () => {

@@ -5,7 +5,11 @@ import { captured } from '../../helpers/paths.js';
 
 const synthetic = () =>
   parseReport(
-    [captured('synthetic', 'find-report_lba.txt'), captured('synthetic', 'report_el_torito-plain.txt'), captured('synthetic', 'report_system_area-plain.txt')].join('\n'),
+    [
+      captured('synthetic', 'find-report_lba.txt'),
+      captured('synthetic', 'report_el_torito-plain.txt'),
+      captured('synthetic', 'report_system_area-plain.txt'),
+    ].join('\n'),
   );
 
 test('parseReport reads El Torito entries from real xorriso output', () => {
@@ -47,7 +51,10 @@ test('parseReport lists files with LBA and size', () => {
 
 test('parseReport adds up multi-extent files', () => {
   const r = parseReport(
-    ["File data lba:  0 ,  100 , 2097151 , 4294965248 , '/big.squashfs'", "File data lba:  1 , 2097251 , 10 , 20480 , '/big.squashfs'"].join('\n'),
+    [
+      "File data lba:  0 ,  100 , 2097151 , 4294965248 , '/big.squashfs'",
+      "File data lba:  1 , 2097251 , 10 , 20480 , '/big.squashfs'",
+    ].join('\n'),
   );
   assert.deepEqual(r.files, [{ path: '/big.squashfs', lba: 100, bytes: 4294965248 + 20480 }]);
 });
@@ -68,11 +75,27 @@ test('modifyArgs: indev/outdev, sorted maps, boot replay last before commit', ()
       ],
     }),
     [
-      '-abort_on', 'FAILURE', '-return_with', 'SORRY', '32',
-      '-indev', 'in.iso', '-outdev', 'out.iso',
-      '-map', '/w/layer', '/live/remaster.squashfs',
-      '-map', '/w/sha', '/sha256sum.txt',
-      '-boot_image', 'any', 'replay', '-padding', 'included', '-commit',
+      '-abort_on',
+      'FAILURE',
+      '-return_with',
+      'SORRY',
+      '32',
+      '-indev',
+      'in.iso',
+      '-outdev',
+      'out.iso',
+      '-map',
+      '/w/layer',
+      '/live/remaster.squashfs',
+      '-map',
+      '/w/sha',
+      '/sha256sum.txt',
+      '-boot_image',
+      'any',
+      'replay',
+      '-padding',
+      'included',
+      '-commit',
     ],
   );
 });
@@ -86,6 +109,14 @@ test('modifyArgs fixes volume dates for SOURCE_DATE_EPOCH', () => {
 
 test('extractArgs', () => {
   assert.deepEqual(extractArgs('x.iso', [{ from: '/md5sum.txt', to: '/tmp/m' }]), [
-    '-abort_on', 'FAILURE', '-osirrox', 'on', '-indev', 'x.iso', '-extract', '/md5sum.txt', '/tmp/m',
+    '-abort_on',
+    'FAILURE',
+    '-osirrox',
+    'on',
+    '-indev',
+    'x.iso',
+    '-extract',
+    '/md5sum.txt',
+    '/tmp/m',
   ]);
 });

@@ -13,7 +13,15 @@ const MOUNTINFO = `22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw
 `;
 
 test('parseMountinfo decodes escaped mount points', () => {
-  assert.deepEqual(parseMountinfo(MOUNTINFO), ['/', '/w/mnt/lower0', '/w/mnt/root', '/w/mnt/root/proc', '/w/mnt/root/dev', '/w/mnt/root/dev/pts', '/w/odd name']);
+  assert.deepEqual(parseMountinfo(MOUNTINFO), [
+    '/',
+    '/w/mnt/lower0',
+    '/w/mnt/root',
+    '/w/mnt/root/proc',
+    '/w/mnt/root/dev',
+    '/w/mnt/root/dev/pts',
+    '/w/odd name',
+  ]);
   assert.equal(decodeMountPath('/a\\011b'), '/a\tb');
 });
 
@@ -25,7 +33,14 @@ test('mountsUnder gives the unmount order: deepest first, never outside the dir'
 });
 
 test('mountArgs', () => {
-  assert.deepEqual(mountArgs({ source: 'a.iso', target: '/t', type: 'squashfs', options: ['loop', 'ro'] }), ['-t', 'squashfs', '-o', 'loop,ro', 'a.iso', '/t']);
+  assert.deepEqual(mountArgs({ source: 'a.iso', target: '/t', type: 'squashfs', options: ['loop', 'ro'] }), [
+    '-t',
+    'squashfs',
+    '-o',
+    'loop,ro',
+    'a.iso',
+    '/t',
+  ]);
   assert.deepEqual(mountArgs({ source: '/dev', target: '/r/dev', bind: true }), ['--bind', '/dev', '/r/dev']);
 });
 
@@ -35,6 +50,12 @@ test('a squashfs inside an ISO is mounted by offset and size, no iso9660 needed'
 
 test('overlay options keep the upper self-contained (no redirects, no metacopy)', () => {
   assert.deepEqual(overlayOptions(['/top', '/bottom'], '/u', '/w'), [
-    'lowerdir=/top:/bottom', 'upperdir=/u', 'workdir=/w', 'redirect_dir=off', 'index=off', 'metacopy=off', 'xino=off',
+    'lowerdir=/top:/bottom',
+    'upperdir=/u',
+    'workdir=/w',
+    'redirect_dir=off',
+    'index=off',
+    'metacopy=off',
+    'xino=off',
   ]);
 });

@@ -27,13 +27,38 @@ test('parseSuperblock refuses other data', () => {
 
 test('mksquashfsArgs: base compression and block size, reproducible times', () => {
   assert.deepEqual(mksquashfsArgs({ source: 'up', target: 'l.sqfs', compression: 'xz', blockSize: 1048576, sourceDateEpoch: 5 }), [
-    'up', 'l.sqfs', '-noappend', '-comp', 'xz', '-b', '1048576', '-mkfs-time', '5', '-all-time', '5', '-no-progress',
+    'up',
+    'l.sqfs',
+    '-noappend',
+    '-comp',
+    'xz',
+    '-b',
+    '1048576',
+    '-mkfs-time',
+    '5',
+    '-all-time',
+    '5',
+    '-no-progress',
   ]);
   assert.deepEqual(mksquashfsArgs({ source: 'a', target: 'b', compression: 'zstd', level: 19 }), [
-    'a', 'b', '-noappend', '-comp', 'zstd', '-Xcompression-level', '19', '-no-progress',
+    'a',
+    'b',
+    '-noappend',
+    '-comp',
+    'zstd',
+    '-Xcompression-level',
+    '19',
+    '-no-progress',
   ]);
 });
 
 test('unsquashfsArgs reads a squashfs at an offset inside an ISO', () => {
-  assert.deepEqual(unsquashfsArgs({ image: 'x.iso', dest: 'tree', offset: 2048 * 836 }), ['-no-progress', '-d', 'tree', '-o', '1712128', 'x.iso']);
+  assert.deepEqual(unsquashfsArgs({ image: 'x.iso', dest: 'tree', offset: 2048 * 836 }), [
+    '-no-progress',
+    '-d',
+    'tree',
+    '-o',
+    '1712128',
+    'x.iso',
+  ]);
 });

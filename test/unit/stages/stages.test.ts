@@ -17,7 +17,10 @@ test('partial and unverified outputs sit beside --out, never at it', () => {
 });
 
 test('chooseMode: layer on live-boot, rebuild on request, refusal where layering is impossible', () => {
-  const ctx = (flavor: string, rootfsMode: 'auto' | 'layer' | 'rebuild') => ({ config: { rootfsMode } as never, facts: { base: { flavor, rootfs: [] } } });
+  const ctx = (flavor: string, rootfsMode: 'auto' | 'layer' | 'rebuild') => ({
+    config: { rootfsMode } as never,
+    facts: { base: { flavor, rootfs: [] } },
+  });
   assert.equal(chooseMode(ctx('debian-live', 'auto')), 'layer');
   assert.equal(chooseMode(ctx('debian-live', 'rebuild')), 'rebuild');
   assert.equal(chooseMode(ctx('ubuntu-casper', 'auto')), 'rebuild');

@@ -41,7 +41,13 @@ function setup(images: Img[], opts: { corrupt?: string; missing?: string } = {})
   mkdirSync(bin);
   mkdirSync(join(payload, 'images'), { recursive: true });
   writeFileSync(join(bin, 'docker'), FAKE_ENGINE, { mode: 0o755 });
-  const files = loaderFiles({ engine: 'docker', compression: 'none', deleteAfterLoad: false, tmpfsSize: '75%', reportPort: 'org.remaster.report' });
+  const files = loaderFiles({
+    engine: 'docker',
+    compression: 'none',
+    deleteAfterLoad: false,
+    tmpfsSize: '75%',
+    reportPort: 'org.remaster.report',
+  });
   const loader = files.find((f) => f.path.endsWith('load-images'));
   assert.ok(loader?.content);
   writeFileSync(join(dir, 'load-images'), loader.content);

@@ -16,7 +16,12 @@ for (const engine of ['docker', 'podman'] as const) {
   test(`loader files for ${engine}: units ordered after the engine, enabled by symlink, scripts parse`, () => {
     const files = loaderFiles({ engine, compression: 'zstd', deleteAfterLoad: false, tmpfsSize: '75%', reportPort: 'org.remaster.report' });
     const unit = files.find((f) => f.path === 'usr/lib/systemd/system/remaster-loader.service')?.content ?? '';
-    assert.match(unit, engine === 'docker' ? /^After=remaster-storage.service docker.service/m : /^After=remaster-storage.service podman.service podman-restart.service/m);
+    assert.match(
+      unit,
+      engine === 'docker'
+        ? /^After=remaster-storage.service docker.service/m
+        : /^After=remaster-storage.service podman.service podman-restart.service/m,
+    );
     if (engine === 'docker') assert.match(unit, /^Requires=docker.service$/m);
     assert.doesNotMatch(unit, /@@/);
     const wants = files.filter((f) => f.symlink).map((f) => [f.path, f.symlink]);
@@ -42,6 +47,9 @@ for (const engine of ['docker', 'podman'] as const) {
 test('engine config pins the storage driver without clobbering an existing file', () => {
   assert.match(engineConfigFiles('podman', undefined)[0]?.content ?? '', /driver = "overlay"/);
   assert.deepEqual(engineConfigFiles('podman', '[storage]\ndriver="btrfs"\n'), []);
-  assert.deepEqual(JSON.parse(engineConfigFiles('docker', '{"log-driver":"journald"}')[0]?.content ?? ''), { 'log-driver': 'journald', 'storage-driver': 'overlay2' });
+  assert.deepEqual(JSON.parse(engineConfigFiles('docker', '{"log-driver":"journald"}')[0]?.content ?? ''), {
+    'log-driver': 'journald',
+    'storage-driver': 'overlay2',
+  });
   assert.deepEqual(engineConfigFiles('docker', '{"storage-driver":"btrfs"}'), []);
 });

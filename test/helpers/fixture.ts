@@ -1,0 +1,37 @@
+// The cached Debian live fixture ISO (built from Debian packages on first use) and small helpers for CLI tests.
+import { spawnSync } from 'node:child_process';
+import { defaultCacheDir } from '../../src/config/paths.js';
+import { ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
+import { CLI } from './paths.js';
+
+let cached: Promise<string> | undefined;
+
+/** Path of the fixture ISO; builds it once per cache (about 10 minutes the first time). */
+export function fixtureIso(): Promise<string> {
+  cached ??= ensureDebianLiveIso({ cacheDir: defaultCacheDir(), onLine: (l) => process.stderr.write(`fixture: ${l}\n`) }).then(
+    (r) => r.path,
+  );
+  return cached;
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60 * 60 * 1000): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Mount points below dir that are still there (none may be left after any run). */
+export function mountsBelow(dir: string): string[] {
+  const r = spawnSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((m) => m.startsWith(dir));
+}
