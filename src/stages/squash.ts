@@ -22,12 +22,7 @@ export const squash: Stage = {
         blockSize: top.blockSize,
         sourceDateEpoch: ctx.config.sourceDateEpoch,
       },
-      {
-        signal: ctx.signal,
-        onLine: (l) => {
-          if (l.trim()) task.output = l;
-        },
-      },
+      { signal: ctx.signal },
     );
     const bytes = (await stat(file)).size;
     const isoPath =
