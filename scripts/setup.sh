@@ -11,6 +11,7 @@ PACKAGES=(
   debootstrap isolinux syslinux-common syslinux-utils
   grub-efi-amd64-bin grub-pc-bin grub-common mtools dosfstools
   util-linux mount kmod cpio busybox-static podman
+  docker-registry apache2-utils
   ca-certificates curl
 )
 

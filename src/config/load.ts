@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Compression } from '../images/manifest.js';
 import type { ImageSpec } from '../images/payload.js';
+import type { RegistryAuth } from '../images/skopeo.js';
 import type { Engine } from '../units/render.js';
 import { defaultCacheDir } from './paths.js';
 import type { Accel, BuildConfig, Firmware, RootfsMode } from './types.js';
@@ -14,7 +15,8 @@ export const CONFIG_KEYS = {
   iso: 'path of the base ISO',
   out: 'path of the ISO to write',
   engine: '"docker" or "podman"',
-  images: 'list of image sources: "path.tar", "docker-archive:path.tar[=name:tag]", "rootfs:path.tar=name:tag", or {source, ref, cmd}',
+  images:
+    'list of image sources: "app.tar", "docker-archive:app.tar[=name:tag]", "rootfs:root.tar=name:tag", "docker://registry/app:1", "oci-archive:app.tar=name:tag", "oci:dir[:tag]=name:tag", "docker-daemon:app:1", or {source, ref, cmd, tlsVerify}',
   verify: '"none", "bios", "uefi", "all", or a list of firmwares',
   compression: '"zstd" (default), "gzip", "xz" or "none"',
   compressionLevel: 'compressor level (zstd 1-22, gzip/xz 1-9)',
@@ -24,6 +26,7 @@ export const CONFIG_KEYS = {
   tmpfsSize: 'size of the engine store tmpfs on a live root (default "75%")',
   accel: '"auto" (default), "kvm" or "tcg"',
   verifyTimeout: 'seconds to wait for the guest report',
+  registryAuthFile: 'containers auth.json for registry sources (credentials themselves only via environment)',
   cacheDir: 'cache directory',
   workDir: 'work directory',
   keepWork: 'keep the work directory after a successful build',
@@ -50,7 +53,7 @@ export function readConfigFile(path: string): RawConfig {
   // Relative paths in a config file are relative to the file.
   const base = dirname(resolve(path));
   const rel = (v: unknown) => (typeof v === 'string' && !isAbsolute(v) ? resolve(base, v) : v);
-  for (const k of ['iso', 'out', 'cacheDir', 'workDir'] as const) if (k in raw) raw[k] = rel(raw[k]);
+  for (const k of ['iso', 'out', 'cacheDir', 'workDir', 'registryAuthFile'] as const) if (k in raw) raw[k] = rel(raw[k]);
   if (Array.isArray(raw.images)) {
     raw.images = raw.images.map((img) => {
       if (typeof img === 'string') return resolveImageString(img, base);
@@ -65,7 +68,8 @@ export function readConfigFile(path: string): RawConfig {
 }
 
 function resolveImageString(s: string, base: string): string {
-  const m = /^(docker-archive:|rootfs:)?([^=]+)(=.*)?$/.exec(s);
+  const m = /^(docker-archive:|rootfs:|oci-archive:|oci:)?([^=]+)(=.*)?$/.exec(s);
+  if (/^(docker:\/\/|docker-daemon:)/.test(s)) return s;
   if (!m) return s;
   const p = m[2] ?? '';
   return `${m[1] ?? ''}${isAbsolute(p) ? p : resolve(base, p)}${m[3] ?? ''}`;
@@ -116,19 +120,45 @@ export function parseVerify(key: string, v: unknown): Firmware[] {
   return [...out];
 }
 
-/** "path.tar", "docker-archive:path.tar=name:tag", "rootfs:path.tar=name:tag". */
-export function parseImageString(key: string, s: string): ImageSpec {
-  const m = /^(?:(docker-archive|rootfs):)?([^=]+?)(?:=(.+))?$/.exec(s);
-  if (!m?.[2]) fail(key, 'an image source like app.tar, docker-archive:app.tar=name:tag or rootfs:root.tar=name:tag', s);
-  const kind = (m[1] ?? 'docker-archive') as 'docker-archive' | 'rootfs';
-  const path = m[2];
-  const ref = m[3];
-  if (!existsSync(path)) throw new UsageError(`${key}: image file ${path} does not exist`, { hint: 'check the path of the image archive' });
-  if (kind === 'rootfs') {
-    if (!ref) throw new UsageError(`${key}: a rootfs tarball needs a name: rootfs:${path}=<name:tag>`);
-    return { kind, path, ref };
+/** Split a trailing "=name:tag" off a source (a name never contains "="). */
+function splitName(s: string): [string, string | undefined] {
+  const i = s.lastIndexOf('=');
+  return i > 0 ? [s.slice(0, i), s.slice(i + 1)] : [s, undefined];
+}
+
+const SKOPEO_TRANSPORTS = ['docker', 'oci-archive', 'oci', 'docker-daemon'] as const;
+
+/**
+ * "app.tar", "docker-archive:app.tar[=name:tag]", "rootfs:root.tar=name:tag", and skopeo's own transports:
+ * "docker://reg/app:1", "oci-archive:app.tar[=name:tag]", "oci:dir[:tag]=name:tag", "docker-daemon:app:1".
+ */
+export function parseImageString(key: string, text: string): ImageSpec {
+  if (/[\n\r\0]/.test(text)) fail(key, 'a one-line image source', text);
+  const [source, ref] = splitName(text);
+  const m = /^(docker-archive|rootfs|oci-archive|oci|docker-daemon):(?!\/\/)(.+)$/.exec(source) ?? /^(docker):\/\/(.+)$/.exec(source);
+  const transport = m?.[1] ?? 'docker-archive';
+  const location = m ? (m[2] ?? '') : source;
+  if (!location) fail(key, 'an image source like app.tar, docker://registry/app:1 or rootfs:root.tar=name:tag', text);
+  if (transport === 'docker' || transport === 'docker-daemon') {
+    return { kind: 'skopeo', transport, source, ref };
   }
-  return { kind, path, ref };
+  // File or folder based sources: check them now, before any work.
+  const path = transport === 'oci' ? (location.split(':')[0] ?? location) : location;
+  if (!existsSync(path))
+    throw new UsageError(`${key}: image ${transport === 'oci' ? 'folder' : 'file'} ${path} does not exist`, {
+      hint: 'check the path of the image',
+    });
+  if (transport === 'oci' && !existsSync(`${path}/oci-layout`)) {
+    throw new UsageError(`${key}: ${path} is not an OCI layout (no oci-layout file)`, {
+      hint: 'point oci: at the folder that holds oci-layout and index.json',
+    });
+  }
+  if (transport === 'oci-archive' || transport === 'oci') return { kind: 'skopeo', transport, source, ref };
+  if (transport === 'rootfs') {
+    if (!ref) throw new UsageError(`${key}: a rootfs tarball needs a name: rootfs:${path}=<name:tag>`);
+    return { kind: 'rootfs', path, ref };
+  }
+  return { kind: 'docker-archive', path, ref };
 }
 
 function parseImage(key: string, v: unknown): ImageSpec {
@@ -185,6 +215,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     workDir: raw.workDir === undefined ? undefined : resolve(str('workDir', raw.workDir)),
     keepWork: raw.keepWork === undefined ? false : bool('keepWork', raw.keepWork),
     sourceDateEpoch: sde === undefined || sde === '' ? undefined : int('SOURCE_DATE_EPOCH', sde, 0, 2 ** 40),
+    registryAuth: registryAuth(raw, env),
   };
   return Object.freeze(config);
 }
@@ -202,4 +233,14 @@ function tmpfsSize(v: unknown): string {
   const s = str('tmpfsSize', v);
   if (!/^(\d{1,3}%|\d+[kKmMgG]?)$/.test(s)) fail('tmpfsSize', 'a size like "75%", "4G" or "512M"', v);
   return s;
+}
+
+function registryAuth(raw: RawConfig, env: NodeJS.ProcessEnv): RegistryAuth {
+  const file = raw.registryAuthFile === undefined ? env.REMASTER_REGISTRY_AUTH_FILE : str('registryAuthFile', raw.registryAuthFile);
+  if (file) {
+    if (!existsSync(file))
+      throw new UsageError(`registry auth file ${file} does not exist`, { hint: 'check registryAuthFile / REMASTER_REGISTRY_AUTH_FILE' });
+    return { file };
+  }
+  return { username: env.REMASTER_REGISTRY_USER || undefined, password: env.REMASTER_REGISTRY_PASSWORD || undefined };
 }

@@ -1,6 +1,7 @@
 // The build configuration: one frozen object that every stage reads.
 import type { CompressionSettings } from '../images/compress.js';
 import type { ImageSpec } from '../images/payload.js';
+import type { RegistryAuth } from '../images/skopeo.js';
 import type { Engine } from '../units/render.js';
 
 export type Firmware = 'bios' | 'uefi';
@@ -29,4 +30,6 @@ export interface BuildConfig {
   keepWork: boolean;
   /** SOURCE_DATE_EPOCH: fixes file times and dates for reproducible output. */
   sourceDateEpoch?: number | undefined;
+  /** From REMASTER_REGISTRY_AUTH_FILE, or REMASTER_REGISTRY_USER + REMASTER_REGISTRY_PASSWORD: never from a config file. */
+  registryAuth: RegistryAuth;
 }

@@ -2,10 +2,10 @@
 export type Compression = 'zstd' | 'gzip' | 'xz' | 'none';
 
 export interface ImageSourceRecord {
-  kind: 'docker-archive' | 'rootfs';
-  /** Host path as given (never credentials). */
+  kind: 'docker-archive' | 'rootfs' | 'docker' | 'oci-archive' | 'oci' | 'docker-daemon';
+  /** Host path or skopeo reference as given (never credentials). */
   path: string;
-  /** sha256 of the source file as read. */
+  /** sha256 of the source file, or the registry's manifest digest. */
   digest: string;
 }
 

@@ -11,9 +11,20 @@ import { type CompressionSettings, compressionExtension, compressorArgv } from '
 import { readDockerArchive, retagDockerArchive, scanRootfsTar, writeRootfsImage } from './docker-archive.js';
 import type { PayloadImage } from './manifest.js';
 import { archiveBaseName, parseRef } from './reference.js';
+import { type RegistryAuth, registryHost, skopeoCopy, skopeoDigest, withAuthFile } from './skopeo.js';
+
+export type SkopeoTransport = 'docker' | 'oci-archive' | 'oci' | 'docker-daemon';
 
 export type ImageSpec =
   | { kind: 'docker-archive'; path: string; ref?: string | undefined }
+  | {
+      kind: 'skopeo';
+      transport: SkopeoTransport;
+      /** The skopeo source as given, e.g. docker://reg:5000/app:1 or oci-archive:/x.tar */
+      source: string;
+      ref?: string | undefined;
+      tlsVerify?: boolean | undefined;
+    }
   | {
       kind: 'rootfs';
       path: string;
@@ -29,7 +40,45 @@ export interface PayloadOptions {
   /** Image architecture for rootfs tarballs (the base ISO's). */
   architecture: string;
   sourceDateEpoch: number;
+  auth?: RegistryAuth | undefined;
   signal?: AbortSignal | undefined;
+}
+
+/** How a source is named in progress lines and errors. */
+export function describeSpec(spec: ImageSpec): string {
+  return spec.kind === 'skopeo' ? spec.source : `${spec.kind}:${spec.path}`;
+}
+
+/** The name an image from a skopeo source gets: the given one, else the registry/daemon reference itself. */
+export function skopeoRef(spec: Extract<ImageSpec, { kind: 'skopeo' }>): string {
+  if (spec.ref) return parseRef(spec.ref, `${spec.source}=`).full;
+  if (spec.transport === 'docker' || spec.transport === 'docker-daemon') {
+    const location = spec.source.replace(/^docker:\/\//, '').replace(/^docker-daemon:/, '');
+    if (location.includes('@')) {
+      throw new UsageError(`${spec.source} is pinned by digest: give it a name for the engine`, { hint: `${spec.source}=<name:tag>` });
+    }
+    return parseRef(location, spec.source).full;
+  }
+  throw new UsageError(`${spec.source}: an OCI image needs a name for the engine`, { hint: `${spec.source}=<name:tag>` });
+}
+
+/** skopeo (registry, OCI archive or layout, docker daemon) -> a plain docker-archive in dir, then as usual. */
+async function fromSkopeo(spec: Extract<ImageSpec, { kind: 'skopeo' }>, o: PayloadOptions): Promise<PayloadImage> {
+  const ref = skopeoRef(spec);
+  const tmp = join(o.dir, `.${archiveBaseName(ref)}.source.tar`);
+  await rm(tmp, { force: true });
+  try {
+    const digest = await withAuthFile(o.auth ?? {}, spec.transport === 'docker' ? registryHost(spec.source) : '', async (authFile) => {
+      const common = { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture };
+      await skopeoCopy({ source: spec.source, dest: tmp, ref, ...common }, { signal: o.signal });
+      return skopeoDigest(spec.source, common, { signal: o.signal });
+    });
+    // skopeo writes docker.io/ into RepoTags for short names: record exactly the name the user gave.
+    const img = await addImage({ kind: 'docker-archive', path: tmp, ref }, o);
+    return { ...img, source: { kind: spec.transport, path: spec.source, digest: digest ?? img.source.digest } };
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -40,6 +89,7 @@ export async function sha256File(path: string): Promise<string> {
 
 /** Normalise one source to a compressed docker-archive in o.dir. */
 export async function addImage(spec: ImageSpec, o: PayloadOptions): Promise<PayloadImage> {
+  if (spec.kind === 'skopeo') return fromSkopeo(spec, o);
   let refs: string[];
   let imageId: string;
   let produce: (out: Writable) => Promise<void>;

@@ -12,6 +12,14 @@ export type DiagnosisKind =
   | 'exited-without-report'
   | 'timeout';
 
+/** Failures the guest cannot recover from by itself: waiting longer only burns the timeout. */
+export const FATAL_KINDS: ReadonlySet<DiagnosisKind> = new Set([
+  'no-bootable-device',
+  'bootloader-error',
+  'root-not-found',
+  'kernel-panic',
+]);
+
 export interface Diagnosis {
   kind: DiagnosisKind;
   message: string;
@@ -43,7 +51,7 @@ function quote(line: string): string {
   return `"${short}"`;
 }
 
-/** Lines before the kernel started: where firmware and boot loader messages live. */
+/** Lines before the kernel started: where firmware and boot loader messages live (all of them if it never did). */
 function preKernel(lines: readonly string[]): string[] {
   const k = lines.findIndex((l) => /Linux version \d/.test(l));
   return k < 0 ? [...lines] : lines.slice(0, k);
@@ -73,14 +81,18 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
 
   const lines = cleanLines(serialLog);
   const early = preKernel(lines);
+  // Once the kernel runs, the firmware and boot loader did their job: their complaints (GRUB prints benign
+  // "error: no such device" for a failed `search`, OVMF tries other boot options first) no longer matter.
+  const kernelStarted = early.length < lines.length;
 
-  const noBoot =
-    firstMatch(early, /No bootable (device|option)/i) ??
-    (early.some((l) => /BdsDxe: starting Boot[0-9A-F]+ "(?!EFI Internal Shell)/.test(l))
-      ? undefined
-      : (firstMatch(early, /BdsDxe: failed to load Boot[0-9A-F]+/) ?? firstMatch(early, /UEFI Interactive Shell|^Shell>/)));
+  const noBoot = kernelStarted
+    ? undefined
+    : (firstMatch(early, /No bootable (device|option)/i) ??
+      (early.some((l) => /BdsDxe: starting Boot[0-9A-F]+ "(?!EFI Internal Shell)/.test(l))
+        ? undefined
+        : (firstMatch(early, /BdsDxe: failed to load Boot[0-9A-F]+/) ?? firstMatch(early, /UEFI Interactive Shell|^Shell>/))));
   if (noBoot) {
-    const failures = early.filter((l) => /^Boot failed:|BdsDxe: failed to load/.test(l));
+    const failures = [...new Set(early.filter((l) => l !== noBoot && /^Boot failed:|BdsDxe: failed to load/.test(l)))];
     const detail = failures.length ? ` (${failures.map(quote).join('; ')})` : '';
     return {
       kind: 'no-bootable-device',
@@ -91,12 +103,13 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
     };
   }
 
-  const loaderError =
-    firstMatch(early, /^error: /) ??
-    firstMatch(
-      early,
-      /Could not find kernel image|Failed to load (ldlinux\.c32|COM32 file)|No DEFAULT or UI configuration directive|you need to load the kernel first|grub rescue>|Boot failed: press a key to retry|Minimal BASH-like line editing is supported/,
-    );
+  const loaderError = kernelStarted
+    ? undefined
+    : (firstMatch(early, /^error: /) ??
+      firstMatch(
+        early,
+        /Could not find kernel image|Failed to load (ldlinux\.c32|COM32 file)|No DEFAULT or UI configuration directive|you need to load the kernel first|grub rescue>|Boot failed: press a key to retry|Minimal BASH-like line editing is supported/,
+      ));
   if (loaderError) {
     return {
       kind: 'bootloader-error',

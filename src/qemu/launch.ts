@@ -8,7 +8,7 @@ import { InterruptedError, type RemasterError, ToolError, UsageError } from '../
 import { quoteArgv, spawn } from '../exec/run.js';
 import { type Accel, QEMU_BINARY, timeoutScale } from './accel.js';
 import { type BootMedia, bootPaths, DEFAULT_REPORT_PORT, qemuArgs } from './args.js';
-import { diagnose } from './diagnose.js';
+import { type DiagnosisKind, diagnoseDetail, FATAL_KINDS } from './diagnose.js';
 import { type FirmwareKind, prepareFirmware } from './firmware.js';
 import { type Phase, PhaseTracker } from './phases.js';
 import { QmpClient } from './qmp.js';
@@ -42,8 +42,17 @@ export interface BootOptions {
   firmwareRoots?: readonly string[];
   /** How long to wait for the guest to power off after its report (default 20 s x timeoutScale). */
   powerOffGraceMs?: number;
+  /**
+   * Stop before the timeout when the console shows a failure the guest cannot recover from (no bootable device,
+   * boot loader error, root not found, kernel panic) and no further phase follows for FATAL_SETTLE_MS. Default true.
+   */
+  stopOnFatal?: boolean;
 }
 
+/**
+ * 'timeout' means we stopped waiting for a report: the deadline passed, or (see stoppedEarly) the console showed a
+ * failure the guest cannot recover from.
+ */
 export type BootOutcome = 'reported' | 'timeout' | 'exited-without-report';
 
 export interface BootResult {
@@ -64,11 +73,16 @@ export interface BootResult {
   phases: Phase[];
   /** Plain words for the usual failures; absent when the report arrived and the loader succeeded. */
   diagnosis?: string;
+  diagnosisKind?: DiagnosisKind;
+  /** Set when the boot was given up before the timeout because of a fatal console state. */
+  stoppedEarly?: { kind: DiagnosisKind; atMs: number };
   /** The QEMU command line that was run, for the log. */
   command: string;
 }
 
 const POLL_MS = 250;
+/** How long a fatal console state must persist, with no new phase, before the boot is given up. */
+export const FATAL_SETTLE_MS: Record<Accel, number> = { kvm: 5000, tcg: 15_000 };
 /** Unix socket paths are limited to 108 bytes; leave room. */
 const MAX_SOCKET_PATH = 100;
 
@@ -213,6 +227,11 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   let menuShot: 'pending' | 'done' | 'skipped' = 'pending';
   let reportText = '';
   let reportedAtMs: number | undefined;
+  let serialText = '';
+  let firmwareText = '';
+  let fatal: { kind: DiagnosisKind; sinceMs: number; phases: number } | undefined;
+  let stoppedEarly: { kind: DiagnosisKind; atMs: number } | undefined;
+  let polls = 0;
 
   const shoot = async (file: string, label: string) => {
     if (!qmp || qmp.isClosed || exit) return;
@@ -238,8 +257,12 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
 
   const poll = async () => {
     const now = elapsed();
-    tracker.feed('firmware', await firmwareTail.read(), now);
-    tracker.feed('serial', await serialTail.read(), now);
+    const fw = await firmwareTail.read();
+    const serial = await serialTail.read();
+    firmwareText += fw;
+    serialText += serial;
+    tracker.feed('firmware', fw, now);
+    tracker.feed('serial', serial, now);
     reportText = await readFile(paths.reportFile, 'utf8').catch(() => reportText);
     if (reportedAtMs === undefined && parseGuestReport(reportText)?.complete) {
       reportedAtMs = now;
@@ -303,7 +326,21 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
           await stop();
           break;
         }
-      } else if (now >= o.timeoutMs) {
+      } else if (o.stopOnFatal !== false && ++polls % 4 === 0) {
+        const d = diagnoseDetail(`${firmwareText}\n${serialText}`);
+        if (!d || !FATAL_KINDS.has(d.kind)) fatal = undefined;
+        else if (!fatal || fatal.kind !== d.kind || fatal.phases !== tracker.phases.length) {
+          fatal = { kind: d.kind, sinceMs: now, phases: tracker.phases.length };
+        } else if (now - fatal.sinceMs >= FATAL_SETTLE_MS[o.accel]) {
+          stoppedEarly = { kind: d.kind, atMs: Math.round(fatal.sinceMs) };
+          say(`giving up after ${secs(now)} s: ${d.kind} (seen since ${secs(fatal.sinceMs)} s, no progress since)`);
+          timedOut = true;
+          await shoot(paths.finalPng, 'final.png');
+          await stop();
+          break;
+        }
+      }
+      if (reportedAtMs === undefined && now >= o.timeoutMs) {
         timedOut = true;
         say(`no report after ${secs(now)} s; taking a last screenshot and quitting QEMU`);
         await shoot(paths.finalPng, 'final.png');
@@ -328,9 +365,9 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
 
   const report = parseGuestReport(reportText);
   const outcome: BootOutcome = report?.complete ? 'reported' : timedOut ? 'timeout' : 'exited-without-report';
-  const serialText = await readFile(paths.serialLog, 'utf8').catch(() => '');
-  const firmwareText = await readFile(paths.firmwareLog, 'utf8').catch(() => '');
-  const diagnosis = diagnose(`${firmwareText}\n${serialText}`, report, {
+  serialText = await readFile(paths.serialLog, 'utf8').catch(() => serialText);
+  firmwareText = await readFile(paths.firmwareLog, 'utf8').catch(() => firmwareText);
+  const diagnosis = diagnoseDetail(`${firmwareText}\n${serialText}`, report, {
     outcome,
     lastPhase: tracker.lastPhase(),
     timeoutMs: o.timeoutMs,
@@ -351,7 +388,8 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     firmware: o.firmware,
     media,
     phases: tracker.phases,
-    ...(diagnosis === undefined ? {} : { diagnosis }),
+    ...(diagnosis === undefined ? {} : { diagnosis: diagnosis.message, diagnosisKind: diagnosis.kind }),
+    ...(stoppedEarly === undefined ? {} : { stoppedEarly }),
     command,
   };
 }

@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { manifestJson, manifestTsv, type PayloadImage } from '../images/manifest.js';
-import { addImage } from '../images/payload.js';
+import { addImage, describeSpec } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
 import type { Stage } from '../pipeline/context.js';
 
@@ -15,18 +15,19 @@ export const images: Stage = {
     await mkdir(dir, { recursive: true });
     const out: PayloadImage[] = [];
     for (const spec of ctx.config.images) {
-      task.output = `${spec.kind} ${spec.path}`;
+      task.output = describeSpec(spec);
       const img = await addImage(spec, {
         dir,
         compression: ctx.config.compression,
         architecture: ctx.facts.architecture ?? 'amd64',
         sourceDateEpoch: ctx.config.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
+        auth: ctx.config.registryAuth,
         signal: ctx.signal,
       });
       for (const ref of img.refs) {
         const clash = out.find((o) => o.refs.some((r) => normaliseRef(r) === normaliseRef(ref)));
         if (clash) {
-          throw new UsageError(`image name ${ref} is given twice (${clash.source.path} and ${spec.path})`, {
+          throw new UsageError(`image name ${ref} is given twice (${clash.source.path} and ${describeSpec(spec)})`, {
             hint: 'give each image its own name:tag',
           });
         }

@@ -1,0 +1,130 @@
+// skopeo wrapper: copy any supported source into a docker-archive, with credentials kept out of argv and logs.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { type RunOptions, run } from '../exec/run.js';
+
+export interface RegistryAuth {
+  /** An existing auth file (containers-auth.json / docker config.json format). */
+  file?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+export interface SkopeoCopyOptions {
+  /** skopeo source, e.g. docker://reg/app:1, oci-archive:/x.tar, oci:/dir:tag, docker-daemon:app:1 */
+  source: string;
+  /** docker-archive file to write and the name:tag it records. */
+  dest: string;
+  ref: string;
+  arch?: string | undefined;
+  authFile?: string | undefined;
+  tlsVerify?: boolean | undefined;
+}
+
+export function copyArgs(o: SkopeoCopyOptions): string[] {
+  const args = ['--insecure-policy', 'copy', '--quiet'];
+  if (o.arch) args.push('--override-arch', o.arch, '--override-os', 'linux');
+  if (o.authFile) args.push('--src-authfile', o.authFile);
+  if (o.tlsVerify === false) args.push('--src-tls-verify=false');
+  args.push(o.source, `docker-archive:${o.dest}:${o.ref}`);
+  return args;
+}
+
+export function inspectArgs(
+  source: string,
+  o: { authFile?: string | undefined; tlsVerify?: boolean | undefined; arch?: string | undefined },
+): string[] {
+  const args = ['--insecure-policy', 'inspect', '--format', '{{.Digest}}'];
+  if (o.arch) args.push('--override-arch', o.arch, '--override-os', 'linux');
+  if (o.authFile) args.push('--authfile', o.authFile);
+  if (o.tlsVerify === false) args.push('--tls-verify=false');
+  args.push(source);
+  return args;
+}
+
+/** The registry host of a docker:// reference (docker.io when none is named). */
+export function registryHost(reference: string): string {
+  const first = reference.replace(/^docker:\/\//, '').split('/')[0] ?? '';
+  return reference.replace(/^docker:\/\//, '').includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io';
+}
+
+/** Contents of a containers auth file for user/password on one host. */
+export function authFileJson(host: string, username: string, password: string): string {
+  return `${JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } })}\n`;
+}
+
+/**
+ * Run fn with a path to an auth file for host, or undefined when no credentials are configured.
+ * A file made from a user name and password lives in a private temporary folder (0700/0600) outside the
+ * workspace and is removed afterwards: credentials never reach argv, the logs, the report or the ISO.
+ */
+export async function withAuthFile<T>(auth: RegistryAuth, host: string, fn: (file: string | undefined) => Promise<T>): Promise<T> {
+  if (auth.file) return fn(auth.file);
+  if (!auth.username && !auth.password) return fn(undefined);
+  if (!auth.username || !auth.password) {
+    throw new UsageError('registry credentials need both a user name and a password', {
+      hint: 'set REMASTER_REGISTRY_USER and REMASTER_REGISTRY_PASSWORD, or point REMASTER_REGISTRY_AUTH_FILE at an auth.json',
+    });
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'remaster-auth-'));
+  const file = join(dir, 'auth.json');
+  try {
+    await writeFile(file, authFileJson(host, auth.username, auth.password), { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The human part of skopeo's fatal log line, without its "initializing source X:" preamble. */
+export function skopeoMessage(stderr: string): string {
+  const line = stderr.trim().split('\n').pop() ?? '';
+  const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(line)?.[1]?.replace(/\\"/g, '"') ?? line;
+  return msg.replace(/^initializing source [^:]+(?::[^:\s]+)*: /, '').slice(0, 240);
+}
+
+/** Turn skopeo's failure into one line that says what went wrong with the source. */
+export function explainSkopeoFailure(source: string, stderr: string): UsageError | undefined {
+  const s = stderr.toLowerCase();
+  if (/unauthorized|authentication required|denied|invalid username\/password|401/.test(s)) {
+    return new UsageError(`registry refused the credentials for ${source}`, {
+      hint: 'check REMASTER_REGISTRY_USER / REMASTER_REGISTRY_PASSWORD or the auth file (registryAuthFile)',
+    });
+  }
+  if (/manifest unknown|not found|name unknown|no such image|does not exist/.test(s)) {
+    return new UsageError(`image ${source} does not exist`, {
+      hint: 'check the name and tag (skopeo list-tags docker://<repo> lists tags)',
+    });
+  }
+  if (/connection refused|no such host|i\/o timeout|network is unreachable|dial tcp|server gave http response to https client/.test(s)) {
+    return new UsageError(`registry for ${source} is unreachable: ${skopeoMessage(stderr)}`, {
+      hint: /http response to https/.test(s)
+        ? 'the registry speaks plain HTTP: add tlsVerify: false to this image'
+        : 'check the registry address and the network, or use a docker-archive instead',
+    });
+  }
+  return undefined;
+}
+
+export async function skopeoCopy(o: SkopeoCopyOptions, io: RunOptions = {}): Promise<void> {
+  try {
+    await run('skopeo', copyArgs(o), io);
+  } catch (e) {
+    const explained =
+      e instanceof Error && 'stderrTail' in e
+        ? explainSkopeoFailure(o.source, String((e as { stderrTail: string }).stderrTail))
+        : undefined;
+    throw explained ?? e;
+  }
+}
+
+export async function skopeoDigest(
+  source: string,
+  o: { authFile?: string | undefined; tlsVerify?: boolean | undefined; arch?: string | undefined },
+  io: RunOptions = {},
+): Promise<string | undefined> {
+  const r = await run('skopeo', inspectArgs(source, o), { ...io, okCodes: [0, 1] });
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
