@@ -126,8 +126,6 @@ function splitName(s: string): [string, string | undefined] {
   return i > 0 ? [s.slice(0, i), s.slice(i + 1)] : [s, undefined];
 }
 
-const SKOPEO_TRANSPORTS = ['docker', 'oci-archive', 'oci', 'docker-daemon'] as const;
-
 /**
  * "app.tar", "docker-archive:app.tar[=name:tag]", "rootfs:root.tar=name:tag", and skopeo's own transports:
  * "docker://reg/app:1", "oci-archive:app.tar[=name:tag]", "oci:dir[:tag]=name:tag", "docker-daemon:app:1".

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 
 // distribution/reference: [host[:port]/]component(/component)*[:tag]
 const HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)`;
-const COMPONENT = String.raw`(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)`;
+const COMPONENT = '(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)';
 const TAG = '[\\w][\\w.-]{0,127}';
 const REFERENCE = new RegExp(`^(?:(${HOST})/)?(${COMPONENT}(?:/${COMPONENT})*)(?::(${TAG}))?$`);
 
