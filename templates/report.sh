@@ -16,6 +16,33 @@ docker) list() { docker image ls --no-trunc --format '{{.Repository}}:{{.Tag}} {
 podman) list() { podman images --no-trunc --format '{{.Repository}}:{{.Tag}} {{.ID}}'; } ;;
 esac
 errs=$(mktemp)
+
+# One HTTP GET on loopback; prints http:<status> or the reason it failed.
+probe() {
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n" >&3 && head -n 1 <&3' _ "$1" 2>/dev/null |
+		awk '/^HTTP\//{print "http:" $2; found=1} END{if(!found) print "no-answer"}'
+}
+
+# app <name> <unit> <ActiveState> <probe>: every run unit, after waiting up to 90 s for it to answer.
+apps() {
+	[ -r /var/lib/remaster/apps.list ] || return 0
+	while IFS=$'\t' read -r -u 4 name unit port; do
+		result=-
+		for _ in $(seq 1 90); do
+			if [ "$(systemctl show -p ActiveState --value "$unit")" = active ]; then
+				[ -z "$port" ] && break
+				result=$(probe "$port")
+				[ "${result#http:}" != "$result" ] && break
+			fi
+			sleep 1
+		done
+		state=$(systemctl show -p ActiveState --value "$unit")
+		echo "app $name $unit $state $result"
+		if [ "$state" != active ] || [ "${result#http:}" = "$result" ] && [ -n "$port" ]; then
+			journalctl -b -u "$unit" -o cat --no-pager 2>/dev/null | tail -n 15 | sed "s/^/app-journal $name /"
+		fi
+	done 4</var/lib/remaster/apps.list
+}
 show() { systemctl show -p "$1" --value remaster-loader.service; }
 {
 	echo "remaster-report 1"
@@ -29,6 +56,7 @@ show() { systemctl show -p "$1" --value remaster-loader.service; }
 	systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print "failed-unit " $1}'
 	echo "root-fs $(findmnt -n -o FSTYPE /)"
 	echo "store-fs $(findmnt -n -o FSTYPE -T @@STORE_PROBE@@)"
+	apps
 	echo "uptime $(cut -d' ' -f1 /proc/uptime)"
 	journalctl -b -u remaster-loader.service -o cat --no-pager 2>/dev/null | tail -n 40 | sed 's/^/journal /'
 	echo "end"

@@ -7,8 +7,9 @@ import type { Compression } from '../images/manifest.js';
 import type { ImageSpec } from '../images/payload.js';
 import type { RegistryAuth } from '../images/skopeo.js';
 import type { Engine } from '../units/render.js';
+import { type RunSettings, validateRun } from '../units/run-units.js';
 import { defaultCacheDir } from './paths.js';
-import type { Accel, BuildConfig, Firmware, RootfsMode } from './types.js';
+import type { Accel, BuildConfig, Firmware, Media, RootfsMode } from './types.js';
 
 /** The keys a config file may hold, with their types (also the documentation of the file format). */
 export const CONFIG_KEYS = {
@@ -18,6 +19,8 @@ export const CONFIG_KEYS = {
   images:
     'list of image sources: "app.tar", "docker-archive:app.tar[=name:tag]", "rootfs:root.tar=name:tag", "docker://registry/app:1", "oci-archive:app.tar=name:tag", "oci:dir[:tag]=name:tag", "docker-daemon:app:1", or {source, ref, cmd, tlsVerify}',
   verify: '"none", "bios", "uefi", "all", or a list of firmwares',
+  verifyMedia: '"cdrom" (default), "usb", "all", or a list of media to boot from under each firmware',
+  evidenceDir: 'where verification evidence goes (default <work dir>/verify)',
   compression: '"zstd" (default), "gzip", "xz" or "none"',
   compressionLevel: 'compressor level (zstd 1-22, gzip/xz 1-9)',
   rootfsMode: '"auto" (default), "layer" or "rebuild"',
@@ -53,7 +56,7 @@ export function readConfigFile(path: string): RawConfig {
   // Relative paths in a config file are relative to the file.
   const base = dirname(resolve(path));
   const rel = (v: unknown) => (typeof v === 'string' && !isAbsolute(v) ? resolve(base, v) : v);
-  for (const k of ['iso', 'out', 'cacheDir', 'workDir', 'registryAuthFile'] as const) if (k in raw) raw[k] = rel(raw[k]);
+  for (const k of ['iso', 'out', 'cacheDir', 'workDir', 'registryAuthFile', 'evidenceDir'] as const) if (k in raw) raw[k] = rel(raw[k]);
   if (Array.isArray(raw.images)) {
     raw.images = raw.images.map((img) => {
       if (typeof img === 'string') return resolveImageString(img, base);
@@ -120,6 +123,22 @@ export function parseVerify(key: string, v: unknown): Firmware[] {
   return [...out];
 }
 
+/** "cdrom", "usb", "all" or a list (comma-separated or YAML) of those. */
+export function parseMedia(key: string, v: unknown): Media[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : fail(key, '"cdrom", "usb", "all" or a list', v);
+  const out = new Set<Media>();
+  for (const [i, item] of list.entries()) {
+    const value = typeof item === 'string' ? item.trim() : item;
+    const m = oneOf(Array.isArray(v) ? `${key}[${i}]` : key, value, ['cdrom', 'usb', 'all'] as const);
+    if (m === 'all') {
+      out.add('cdrom');
+      out.add('usb');
+    } else out.add(m);
+  }
+  if (out.size === 0) fail(key, '"cdrom", "usb", "all" or a list', v);
+  return [...out];
+}
+
 /** Split a trailing "=name:tag" off a source (a name never contains "="). */
 function splitName(s: string): [string, string | undefined] {
   const i = s.lastIndexOf('=');
@@ -130,9 +149,10 @@ function splitName(s: string): [string, string | undefined] {
  * "app.tar", "docker-archive:app.tar[=name:tag]", "rootfs:root.tar=name:tag", and skopeo's own transports:
  * "docker://reg/app:1", "oci-archive:app.tar[=name:tag]", "oci:dir[:tag]=name:tag", "docker-daemon:app:1".
  */
-export function parseImageString(key: string, text: string): ImageSpec {
+export function parseImageString(key: string, text: string, name?: string): ImageSpec {
   if (/[\n\r\0]/.test(text)) fail(key, 'a one-line image source', text);
-  const [source, ref] = splitName(text);
+  const [source, inlineRef] = splitName(text);
+  const ref = name ?? inlineRef;
   const m = /^(docker-archive|rootfs|oci-archive|oci|docker-daemon):(?!\/\/)(.+)$/.exec(source) ?? /^(docker):\/\/(.+)$/.exec(source);
   const transport = m?.[1] ?? 'docker-archive';
   const location = m ? (m[2] ?? '') : source;
@@ -159,16 +179,27 @@ export function parseImageString(key: string, text: string): ImageSpec {
   return { kind: 'docker-archive', path, ref };
 }
 
+const IMAGE_KEYS = ['source', 'ref', 'cmd', 'tlsVerify', 'run'];
+
 function parseImage(key: string, v: unknown): ImageSpec {
   if (typeof v === 'string') return parseImageString(key, v);
   if (v && typeof v === 'object' && !Array.isArray(v)) {
     const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o))
-      if (!['source', 'ref', 'cmd'].includes(k))
-        throw new UsageError(`${key}.${k}: unknown key`, { hint: 'an image takes source, ref and cmd' });
-    const spec = parseImageString(`${key}.source`, str(`${key}.source`, o.source));
-    if (o.ref !== undefined) spec.ref = str(`${key}.ref`, o.ref);
+    for (const k of Object.keys(o)) {
+      if (!IMAGE_KEYS.includes(k)) throw new UsageError(`${key}.${k}: unknown key`, { hint: `an image takes ${IMAGE_KEYS.join(', ')}` });
+    }
+    const spec = parseImageString(
+      `${key}.source`,
+      str(`${key}.source`, o.source),
+      o.ref === undefined ? undefined : str(`${key}.ref`, o.ref),
+    );
+    if (o.tlsVerify !== undefined) {
+      if (spec.kind !== 'skopeo' || spec.transport !== 'docker')
+        throw new UsageError(`${key}.tlsVerify: only a docker:// registry source takes tlsVerify`);
+      spec.tlsVerify = bool(`${key}.tlsVerify`, o.tlsVerify);
+    }
     if (spec.kind === 'rootfs' && !spec.ref) throw new UsageError(`${key}.ref: a rootfs tarball needs a name (ref: name:tag)`);
+    if (o.run !== undefined) spec.run = parseRun(`${key}.run`, o.run);
     if (o.cmd !== undefined) {
       if (spec.kind !== 'rootfs') throw new UsageError(`${key}.cmd: only a rootfs image takes a command`);
       if (!Array.isArray(o.cmd) || !o.cmd.every((c) => typeof c === 'string')) fail(`${key}.cmd`, 'a list of strings', o.cmd);
@@ -176,7 +207,7 @@ function parseImage(key: string, v: unknown): ImageSpec {
     }
     return spec;
   }
-  fail(key, 'an image source string or {source, ref, cmd}', v);
+  fail(key, 'an image source string or {source, ref, cmd, tlsVerify, run}', v);
 }
 
 export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.env): BuildConfig {
@@ -198,6 +229,8 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     engine: oneOf<Engine>('engine', raw.engine, ['docker', 'podman']),
     images,
     verify: parseVerify('verify', raw.verify ?? 'bios'),
+    verifyMedia: parseMedia('verifyMedia', raw.verifyMedia ?? 'cdrom'),
+    evidenceDir: raw.evidenceDir === undefined ? undefined : resolve(str('evidenceDir', raw.evidenceDir)),
     compression: {
       kind: compression,
       level:
@@ -241,4 +274,30 @@ function registryAuth(raw: RawConfig, env: NodeJS.ProcessEnv): RegistryAuth {
     return { file };
   }
   return { username: env.REMASTER_REGISTRY_USER || undefined, password: env.REMASTER_REGISTRY_PASSWORD || undefined };
+}
+
+const RUN_KEYS = ['name', 'command', 'ports', 'env', 'volumes', 'restart', 'network', 'checkPort'];
+
+function strings(key: string, v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) fail(key, 'a list of strings', v);
+  return v as string[];
+}
+
+function parseRun(key: string, v: unknown): RunSettings {
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    fail(key, 'a mapping (name, command, ports, env, volumes, restart, network, checkPort)', v);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!RUN_KEYS.includes(k)) throw new UsageError(`${key}.${k}: unknown key`, { hint: `run takes ${RUN_KEYS.join(', ')}` });
+  return validateRun(key, {
+    name: str(`${key}.name`, o.name),
+    command: strings(`${key}.command`, o.command),
+    ports: strings(`${key}.ports`, o.ports),
+    env: strings(`${key}.env`, o.env),
+    volumes: strings(`${key}.volumes`, o.volumes),
+    restart: o.restart === undefined ? undefined : oneOf(`${key}.restart`, o.restart, ['no', 'always', 'on-failure'] as const),
+    network: o.network === undefined ? undefined : oneOf(`${key}.network`, o.network, ['host', 'bridge'] as const),
+    checkPort: o.checkPort === undefined ? undefined : int(`${key}.checkPort`, o.checkPort, 1, 65535),
+  });
 }

@@ -23,10 +23,19 @@ export interface PayloadImage {
   source: ImageSourceRecord;
 }
 
+export interface PayloadApp {
+  name: string;
+  unit: string;
+  ref: string;
+  checkPort?: number | undefined;
+}
+
 export interface PayloadManifest {
   version: 1;
   compression: Compression;
   images: PayloadImage[];
+  /** Containers started at boot by run units, in image order. */
+  apps: PayloadApp[];
 }
 
 /** The loader reads this tab-separated form: file, sha256, image id, refs (comma-separated). */

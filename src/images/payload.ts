@@ -11,11 +11,14 @@ import { type CompressionSettings, compressionExtension, compressorArgv } from '
 import { readDockerArchive, retagDockerArchive, scanRootfsTar, writeRootfsImage } from './docker-archive.js';
 import type { PayloadImage } from './manifest.js';
 import { archiveBaseName, parseRef } from './reference.js';
+import type { RunSettings } from '../units/run-units.js';
 import { type RegistryAuth, registryHost, skopeoCopy, skopeoDigest, withAuthFile } from './skopeo.js';
 
 export type SkopeoTransport = 'docker' | 'oci-archive' | 'oci' | 'docker-daemon';
 
-export type ImageSpec =
+export type ImageSpec = ImageSource & { run?: RunSettings | undefined };
+
+export type ImageSource =
   | { kind: 'docker-archive'; path: string; ref?: string | undefined }
   | {
       kind: 'skopeo';
@@ -50,7 +53,7 @@ export function describeSpec(spec: ImageSpec): string {
 }
 
 /** The name an image from a skopeo source gets: the given one, else the registry/daemon reference itself. */
-export function skopeoRef(spec: Extract<ImageSpec, { kind: 'skopeo' }>): string {
+export function skopeoRef(spec: Extract<ImageSource, { kind: 'skopeo' }>): string {
   if (spec.ref) return parseRef(spec.ref, `${spec.source}=`).full;
   if (spec.transport === 'docker' || spec.transport === 'docker-daemon') {
     const location = spec.source.replace(/^docker:\/\//, '').replace(/^docker-daemon:/, '');
@@ -63,7 +66,7 @@ export function skopeoRef(spec: Extract<ImageSpec, { kind: 'skopeo' }>): string 
 }
 
 /** skopeo (registry, OCI archive or layout, docker daemon) -> a plain docker-archive in dir, then as usual. */
-async function fromSkopeo(spec: Extract<ImageSpec, { kind: 'skopeo' }>, o: PayloadOptions): Promise<PayloadImage> {
+async function fromSkopeo(spec: Extract<ImageSource, { kind: 'skopeo' }>, o: PayloadOptions): Promise<PayloadImage> {
   const ref = skopeoRef(spec);
   const tmp = join(o.dir, `.${archiveBaseName(ref)}.source.tar`);
   await rm(tmp, { force: true });

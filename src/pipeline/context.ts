@@ -13,16 +13,23 @@ export interface StageTiming {
 
 export interface VerifyOutcome {
   firmware: 'bios' | 'uefi';
+  /** What the ISO was attached as: an optical drive or a USB stick. */
+  media: 'cdrom' | 'usb';
   accel: 'kvm' | 'tcg';
   accelReason: string;
   ok: boolean;
   secondsToReport?: number | undefined;
   durationSeconds: number;
   images: { ref: string; id: string }[];
+  apps: { name: string; unit: string; state: string; probe: string }[];
   missing: string[];
   wrongId: { ref: string; expected: string; actual: string }[];
   loaderResult?: string | undefined;
   diagnosis?: string | undefined;
+  /** A stable name for the diagnosis (no-bootable-device, root-not-found, loader-failed, timeout, ...). */
+  diagnosisKind?: string | undefined;
+  /** This run's evidence folder (absolute): serial.log, firmware.log, report.txt, boot-menu.png, final.png. */
+  evidenceDir: string;
   serialLog: string;
   screenshots: string[];
 }

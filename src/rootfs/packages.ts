@@ -8,13 +8,15 @@ import type { ChrootSession } from './chroot.js';
 
 /** Debian package names; the engine's own dependencies (containerd, runc, conmon, iptables...) follow. */
 export const enginePackages: Record<Engine, string[]> = {
-  docker: ['docker.io'],
+  // apparmor: the kernel has AppArmor on and docker refuses to start any container without apparmor_parser
+  // ("docker-default profile could not be loaded"): seen in a verify boot. Loading images works without it.
+  docker: ['docker.io', 'apparmor'],
   podman: ['podman'],
 };
 
 /** Binaries that must exist in the root after installation, per engine (relative to the root). */
 export const engineBinaries: Record<Engine, string[]> = {
-  docker: ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/containerd', 'usr/sbin/iptables'],
+  docker: ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/containerd', 'usr/sbin/iptables', 'usr/sbin/apparmor_parser'],
   podman: ['usr/bin/podman', 'usr/bin/conmon'],
 };
 

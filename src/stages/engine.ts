@@ -23,7 +23,8 @@ export const engine: Stage = {
     ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal, onLine }, (s) =>
       aptInstall(s, pkgs, { signal: ctx.signal, onLine }),
     );
-    const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)));
+    // Roots without merged /usr keep some of these in /sbin or /bin.
+    const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))));
     if (missing.length > 0) {
       throw new RemasterError(`${c.engine} was installed but ${missing.join(', ')} is missing from the root`, {
         hint: 'the base release packages the engine differently; report this with the base ISO name',

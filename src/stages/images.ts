@@ -6,6 +6,7 @@ import { manifestJson, manifestTsv, type PayloadImage } from '../images/manifest
 import { addImage, describeSpec } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
 import type { Stage } from '../pipeline/context.js';
+import { unitName } from '../units/run-units.js';
 
 export const images: Stage = {
   title: 'Prepare image archives',
@@ -35,7 +36,14 @@ export const images: Stage = {
       out.push(img);
       task.output = `${img.refs.join(', ')}: ${mib(img.uncompressedBytes)} -> ${mib(img.bytes)} (${ctx.config.compression.kind})`;
     }
-    const manifest = { version: 1 as const, compression: ctx.config.compression.kind, images: out };
+    const apps = ctx.config.images.flatMap((spec, i) => {
+      const ref = out[i]?.refs[0];
+      return spec.run && ref ? [{ name: spec.run.name, unit: unitName(spec.run), ref, checkPort: spec.run.checkPort }] : [];
+    });
+    const names = apps.map((a) => a.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) throw new UsageError(`run name ${dup} is used by two images`, { hint: 'give each run unit its own name' });
+    const manifest = { version: 1 as const, compression: ctx.config.compression.kind, images: out, apps };
     await writeFile(join(ctx.ws.payload, 'images.json'), manifestJson(manifest));
     await writeFile(join(ctx.ws.payload, 'images.tsv'), manifestTsv(manifest));
     ctx.facts.manifest = manifest;

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { loaderFiles, PAYLOAD_DIR, type RootFile } from '../units/render.js';
+import { appFiles } from '../units/run-units.js';
 
 /** Write files into a root directory (the layer's upper dir or a full tree), creating parents 0755. */
 export async function writeRootFiles(root: string, files: readonly RootFile[]): Promise<void> {
@@ -45,7 +46,13 @@ export const payload: Stage = {
       reportPort: 'org.remaster.report',
     });
     await writeRootFiles(root, files);
+    const podman = ctx.facts.installedPackages?.find((p) => p.startsWith('podman='))?.slice('podman='.length);
+    const runs = ctx.config.images.flatMap((spec, i) => {
+      const ref = manifest.images[i]?.refs[0];
+      return spec.run && ref ? [{ ref, run: spec.run }] : [];
+    });
+    await writeRootFiles(root, appFiles(ctx.config.engine, podman, runs));
     const st = await lstat(join(root, 'usr/lib/remaster/load-images'));
-    task.output = `${manifest.images.length} image(s) in ${PAYLOAD_DIR}, loader ${st.size} bytes, units enabled for multi-user.target`;
+    task.output = `${manifest.images.length} image(s) in ${PAYLOAD_DIR}, loader ${st.size} bytes, ${runs.length} app unit(s), enabled for multi-user.target`;
   },
 };

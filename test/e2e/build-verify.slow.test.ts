@@ -1,39 +1,65 @@
-// End to end, real tools only: build the fixture with each engine, boot the exact output under SeaBIOS and
-// OVMF, and check from inside the guest that the engine holds the image with the ID in the manifest.
+// End to end, real tools only: for each engine, build the fixture with two images from different sources
+// (a rootfs tarball and a registry on loopback) and one app unit, boot the exact output under SeaBIOS and
+// OVMF, and check from inside the guest that the engine holds both images with the IDs in the manifest and
+// that the app answers on its port.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { BuildReport } from '../../src/build.js';
 import { defaultCacheDir } from '../../src/config/paths.js';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { scanRootfsTar, writeRootfsImage } from '../../src/images/docker-archive.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
+import { type Registry, skopeo, startRegistry } from '../helpers/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-e2e-'));
 const rootfs = join(dir, 'busybox.tar');
 const built: Record<string, string> = {};
+let registry: Registry;
+
+before(async () => {
+  await writeBusyboxRootfs(rootfs, { mtime: 0, index: 'hello from the remaster e2e test\n' });
+  const archive = join(dir, 'tools.tar');
+  await writeRootfsImage(
+    { rootfsTar: rootfs, ref: 'acme/tools:2', architecture: 'amd64', created: 0 },
+    await scanRootfsTar(rootfs),
+    createWriteStream(archive),
+  );
+  registry = await startRegistry(join(dir, 'registry'));
+  skopeo(['--dest-tls-verify=false', `docker-archive:${archive}`, `docker://${registry.host}/acme/tools:2`]);
+});
+
+after(() => registry?.stop());
 
 for (const engine of ['docker', 'podman'] as const) {
-  test(`${engine}: build, boot under BIOS and UEFI, image present with its ID`, { timeout: 40 * 60 * 1000 }, async () => {
+  test(`${engine}: two sources and an app unit; boot under BIOS and UEFI; images and app checked inside`, {
+    timeout: 40 * 60 * 1000,
+  }, async () => {
     const base = await fixtureIso();
-    if (!existsSync(rootfs)) await writeBusyboxRootfs(rootfs, { mtime: 0 });
     const out = join(dir, `${engine}.iso`);
-    const r = cli([
-      'build',
-      '--iso',
-      base,
-      '--out',
-      out,
-      '--engine',
-      engine,
-      '--image',
-      `rootfs:${rootfs}=demo/busybox:1.0`,
-      '--verify',
-      'all',
-      '--json',
-    ]);
-    assert.equal(r.status, 0, r.stderr.slice(-4000));
+    const config = join(dir, `${engine}.yml`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        iso: base,
+        out,
+        engine,
+        verify: 'all',
+        images: [
+          {
+            source: `rootfs:${rootfs}`,
+            ref: 'demo/web:1.0',
+            cmd: ['/bin/sh'],
+            run: { name: 'web', command: ['httpd', '-f', '-p', '8080', '-h', '/srv/www'], network: 'host', checkPort: 8080 },
+          },
+          { source: `docker://${registry.host}/acme/tools:2`, tlsVerify: false },
+        ],
+      }),
+    );
+    const r = cli(['build', '-c', config, '--json']);
+    assert.equal(r.status, 0, r.stderr.slice(-5000));
     const report = JSON.parse(r.stdout) as BuildReport;
     assert.equal(report.ok, true);
     assert.equal(report.mode, 'layer');
@@ -43,8 +69,11 @@ for (const engine of ['docker', 'podman'] as const) {
       readdirSync(dir).filter((f) => f.includes('remaster-partial') || f.endsWith('.unverified')),
       [],
     );
-    const image = report.images?.images[0];
-    assert.ok(image);
+    const images = report.images?.images ?? [];
+    assert.deepEqual(
+      images.map((i) => i.source.kind),
+      ['rootfs', 'docker'],
+    );
     assert.deepEqual(
       report.verify.map((v) => v.firmware),
       ['bios', 'uefi'],
@@ -52,11 +81,19 @@ for (const engine of ['docker', 'podman'] as const) {
     for (const v of report.verify) {
       assert.equal(v.ok, true, `${v.firmware}: ${v.diagnosis}`);
       assert.equal(v.loaderResult, 'success');
-      const seen = v.images.find((i) => i.ref.endsWith('demo/busybox:1.0'));
-      assert.equal(seen?.id, image.imageId, `${v.firmware}: guest lists ${JSON.stringify(v.images)}`);
-      process.stderr.write(`e2e ${engine}/${v.firmware}/${v.accel}: images present ${v.secondsToReport?.toFixed(1)} s after QEMU start\n`);
+      for (const img of images) {
+        const seen = v.images.find((i) => i.ref.endsWith(img.refs[0] ?? '?'));
+        assert.equal(seen?.id, img.imageId, `${v.firmware}: guest lists ${JSON.stringify(v.images)}`);
+      }
+      assert.deepEqual(
+        v.apps.map((a) => [a.name, a.state, a.probe]),
+        [['web', 'active', 'http:200']],
+      );
+      process.stderr.write(
+        `e2e ${engine}/${v.firmware}/${v.accel}: images present and app answering ${v.secondsToReport?.toFixed(1)} s after QEMU start\n`,
+      );
     }
-    process.stderr.write(`e2e ${engine}: build ${report.seconds} s, output ${(report.output?.bytes ?? 0) / 1048576} MiB\n`);
+    process.stderr.write(`e2e ${engine}: build ${report.seconds} s, output ${((report.output?.bytes ?? 0) / 1048576).toFixed(1)} MiB\n`);
     assert.deepEqual(mountsBelow(defaultCacheDir()), []);
     built[engine] = out;
   });
@@ -71,7 +108,7 @@ test('verify fails, naming what is missing, when the guest lacks an expected ima
     '--engine',
     'docker',
     '--expect',
-    'demo/busybox:1.0',
+    'demo/web:1.0',
     '--expect',
     'acme/absent:9',
     '--json',

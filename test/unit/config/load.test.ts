@@ -56,6 +56,39 @@ test('image strings: transports and names', () => {
   ]);
 });
 
+test('image objects: tlsVerify only for registries, run settings validated with their path', () => {
+  const c = toBuildConfig(
+    { ...base, images: [{ source: 'docker://reg.local:5000/a/b:1', tlsVerify: false, run: { name: 'web', checkPort: 8080 } }] },
+    {},
+  );
+  assert.deepEqual(c.images[0], {
+    kind: 'skopeo',
+    transport: 'docker',
+    source: 'docker://reg.local:5000/a/b:1',
+    ref: undefined,
+    tlsVerify: false,
+    run: {
+      name: 'web',
+      command: undefined,
+      ports: undefined,
+      env: undefined,
+      volumes: undefined,
+      restart: undefined,
+      network: undefined,
+      checkPort: 8080,
+    },
+  });
+  assert.throws(
+    () => toBuildConfig({ ...base, images: [{ source: app, tlsVerify: false }] }, {}),
+    usage(/^images\[0\]\.tlsVerify: only a docker:\/\/ registry/),
+  );
+  assert.throws(() => toBuildConfig({ ...base, images: [{ source: app, run: { name: 'a b' } }] }, {}), usage(/^images\[0\]\.run\.name:/));
+  assert.throws(
+    () => toBuildConfig({ ...base, images: [{ source: app, run: { name: 'a', user: 'root' } }] }, {}),
+    usage(/^images\[0\]\.run\.user: unknown key/),
+  );
+});
+
 test('SOURCE_DATE_EPOCH is read from the environment and validated', () => {
   assert.equal(toBuildConfig(base, { SOURCE_DATE_EPOCH: '1700000000' }).sourceDateEpoch, 1700000000);
   assert.equal(toBuildConfig(base, {}).sourceDateEpoch, undefined);
