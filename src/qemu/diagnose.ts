@@ -57,6 +57,23 @@ function preKernel(lines: readonly string[]): string[] {
   return k < 0 ? [...lines] : lines.slice(0, k);
 }
 
+/** Lines the loader (templates/load-images.sh) prints for what went wrong: its FAILED lines, else its other errors. */
+export function loaderReasons(journal: readonly string[], max = 5): string[] {
+  const failed = journal.filter((l) => /^FAILED\b/.test(l.trim()) || /manifest .* is missing/.test(l));
+  if (failed.length > 0) return failed.slice(0, max);
+  return journal
+    .filter((l) => /\b(error|cannot|can't|denied|not found|no such|missing)\b/i.test(l) && !/^remaster-loader\.service: /.test(l))
+    .slice(0, max);
+}
+
+/** live-boot's own reason after "BOOT FAILED!": the line after "The error message was:". */
+function liveBootReason(lines: readonly string[]): string | undefined {
+  const i = lines.findIndex((l) => /The error message was:/.test(l));
+  if (i < 0) return undefined;
+  const inline = lines[i]?.replace(/^.*The error message was:\s*/, '');
+  return inline || lines[i + 1];
+}
+
 /**
  * The usual failures, most specific first. Returns undefined when the report is complete and the loader succeeded.
  * `serialLog` may also carry the firmware's debug log (SeaBIOS prints "No bootable device" there, not on serial).
@@ -69,13 +86,15 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
       report.loaderExit === undefined ? '' : `, exit status ${report.loaderExit}`,
     ].join('');
     const units = report.failedUnits.length ? `; failed units: ${report.failedUnits.join(', ')}` : '';
+    const reasons = loaderReasons(report.journal);
+    const why = reasons.length ? `: ${reasons.map(quote).join('; ')}` : '';
     const journal = report.journal.slice(-JOURNAL_LINES);
     const tail = journal.length
       ? `\nlast ${journal.length} line(s) of its journal:\n${journal.map((l) => `  ${l}`).join('\n')}`
       : '\nits journal was empty';
     return {
       kind: 'loader-failed',
-      message: `the guest booted, but the image loader service failed ${how}${units}${tail}`,
+      message: `the guest booted, but the image loader service failed ${how}${why}${units}${tail}`,
     };
   }
 
@@ -117,6 +136,15 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
     };
   }
 
+  const liveBoot = liveBootReason(lines);
+  const squashfsErrors = [...new Set(lines.filter((l) => /SQUASHFS error:|squashfs: .*(unable|failed|error)/i.test(l)))].slice(0, 3);
+  if (liveBoot && /Can ?not mount|squashfs|filesystem/i.test(liveBoot)) {
+    const kernel = squashfsErrors.length ? ` (kernel: ${squashfsErrors.map(quote).join('; ')})` : '';
+    return {
+      kind: 'root-not-found',
+      message: `the kernel started but live-boot could not mount the live file system: ${quote(liveBoot)}${kernel}. A squashfs layer on the ISO is damaged or truncated: compare it with md5sum.txt / sha256sum.txt on the ISO.`,
+    };
+  }
   const rootLine = firstMatch(
     lines,
     /Unable to find a medium containing a live file system|Unable to find a medium|VFS: Unable to mount root fs|Gave up waiting for root (file system )?device|ALERT! .* does not exist|Dropping to a shell|\(initramfs\)/,
@@ -124,7 +152,7 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
   if (rootLine) {
     return {
       kind: 'root-not-found',
-      message: `the kernel started but its initramfs could not find the root/live file system: ${quote(rootLine)}. The squashfs is missing or misnamed, or the kernel lacks the driver for the boot medium (cdrom/usb).`,
+      message: `the kernel started but its initramfs could not find the root/live file system: ${quote(liveBoot ?? rootLine)}. The squashfs is missing or misnamed, or the kernel lacks the driver for the boot medium (cdrom/usb).`,
     };
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diagnose, diagnoseDetail } from '../../../src/qemu/diagnose.js';
+import { diagnose, diagnoseDetail, loaderReasons } from '../../../src/qemu/diagnose.js';
 import { parseGuestReport } from '../../../src/qemu/report.js';
 import { fixture } from './fixtures.js';
 
@@ -138,4 +138,77 @@ test('timeout with nothing known: says how far it got and the last line', () => 
 
 test('the guest powering off without a report', () => {
   assert.equal(diagnoseDetail('hello\n', undefined, { outcome: 'exited-without-report' })?.kind, 'exited-without-report');
+});
+
+test('live-boot cannot mount a truncated squashfs: BOOT FAILED, quoted reason (captured, SeaBIOS)', () => {
+  const log = [
+    '[    0.000000] Linux version 6.1.0-50-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0)',
+    'Begin: Running /scripts/live-realpremount ... done.\r',
+    '[   14.756196] squashfs: version 4.0 (2009/01/31) Phillip Lougher\r',
+    '\r',
+    '  \x1b[1;37mBOOT FAILED!\x1b[0m\r',
+    '\r',
+    '  This Live System image failed to boot.\r',
+    '  live-boot will now start a shell. The error message was:\r',
+    '\r',
+    '    Can not mount /dev/loop0 (/run/live/medium/live/filesystem.squashfs) on /run/live/rootfs/filesystem.squashfs\r',
+    '\r',
+    'BusyBox v1.35.0 (Debian 1:1.35.0-4+deb12u1+b1) built-in shell (ash)\r',
+    '(initramfs) \x1b[6n',
+  ].join('\n');
+  const d = diagnoseDetail(log, undefined, { outcome: 'timeout' });
+  assert.equal(d?.kind, 'root-not-found');
+  assert.match(
+    d?.message ?? '',
+    /live-boot could not mount the live file system: "Can not mount \/dev\/loop0 \(\/run\/live\/medium\/live\/filesystem\.squashfs\)/,
+  );
+  assert.match(d?.message ?? '', /damaged or truncated/);
+  const withKernel = diagnoseDetail(
+    log.replace('Phillip Lougher', 'Phillip Lougher\n[ 14.8] SQUASHFS error: unable to read id index table'),
+  );
+  assert.match(withKernel?.message ?? '', /kernel: "\[ 14.8\] SQUASHFS error: unable to read id index table"/);
+});
+
+test('a failed loader: its FAILED lines are in the first line of the diagnosis (captured journal)', () => {
+  const report = parseGuestReport(
+    [
+      'remaster-report 1',
+      'engine docker',
+      'loader-result exit-code',
+      'loader-exit 1',
+      'failed-unit remaster-loader.service',
+      'journal Starting remaster-loader.service - remaster: load preloaded container images into docker...',
+      'journal FAILED demo/busybox:1.0: archive /var/lib/remaster/images/demo_busybox_1.0-bfe4a9ef.tar.zst is missing',
+      'journal summary: 1 images, 0 loaded, 0 already present, 1 failed',
+      'journal remaster-loader.service: Main process exited, code=exited, status=1/FAILURE',
+      "journal remaster-loader.service: Failed with result 'exit-code'.",
+      'end',
+    ].join('\n'),
+  );
+  const d = diagnoseDetail('', report);
+  assert.equal(d?.kind, 'loader-failed');
+  const first = (d?.message ?? '').split('\n')[0] ?? '';
+  assert.match(
+    first,
+    /image loader service failed with result exit-code, exit status 1: "FAILED demo\/busybox:1.0: archive \/var\/lib\/remaster\/images\/demo_busybox_1.0-bfe4a9ef.tar.zst is missing"/,
+  );
+  assert.match(first, /failed units: remaster-loader.service$/);
+});
+
+test('loaderReasons: FAILED lines first, else error-looking lines, never systemd boilerplate', () => {
+  assert.deepEqual(loaderReasons(['loading: a', 'FAILED a: docker load failed: x', 'FAILED b: archive y is missing']), [
+    'FAILED a: docker load failed: x',
+    'FAILED b: archive y is missing',
+  ]);
+  assert.deepEqual(loaderReasons(['manifest /var/lib/remaster/images.tsv is missing: nothing to load']), [
+    'manifest /var/lib/remaster/images.tsv is missing: nothing to load',
+  ]);
+  assert.deepEqual(
+    loaderReasons([
+      'Cannot connect to the Docker daemon at unix:///var/run/docker.sock',
+      "remaster-loader.service: Failed with result 'exit-code'.",
+    ]),
+    ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock'],
+  );
+  assert.deepEqual(loaderReasons([]), []);
 });
