@@ -11,6 +11,7 @@ MANIFEST="$PAYLOAD/images.tsv"
 MARKERS="$PAYLOAD/loaded"
 DECOMPRESS=(@@DECOMPRESS@@)
 DELETE_AFTER_LOAD=@@DELETE_AFTER_LOAD@@
+STORE=${REMASTER_STORE_DIR:-@@STORE_DIR@@}
 
 log() { printf '%s\n' "$*"; }
 err() { printf '<3>%s\n' "$*"; }
@@ -37,7 +38,14 @@ fi
 mkdir -p "$MARKERS"
 
 total=0 loaded=0 present=0 failed=0
-while IFS=$'\t' read -r -u 3 file sha id refs; do
+# Free bytes where the engine unpacks images (its store); empty when it cannot be told.
+free_bytes() {
+	local dir=$STORE
+	while [ ! -d "$dir" ] && [ "$dir" != / ]; do dir=$(dirname "$dir"); done
+	df --output=avail -B1 "$dir" 2>/dev/null | tail -n 1 | tr -d ' '
+}
+
+while IFS=$'\t' read -r -u 3 file sha id refs size; do
 	[ -n "$file" ] || continue
 	total=$((total + 1))
 	want=${id#sha256:}
@@ -56,6 +64,12 @@ while IFS=$'\t' read -r -u 3 file sha id refs; do
 	fi
 	if ! printf '%s  %s\n' "$sha" "$archive" | sha256sum --check --status; then
 		err "FAILED $first: $archive does not match its sha256 $sha (corrupt or truncated); not loading it"
+		failed=$((failed + 1))
+		continue
+	fi
+	free=$(free_bytes)
+	if [ -n "${size:-}" ] && [ -n "$free" ] && [ "$free" -lt "$size" ]; then
+		err "FAILED $first: needs about $size bytes in $STORE to load, only $free free; not loading it"
 		failed=$((failed + 1))
 		continue
 	fi

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type BuildReport, build } from '../build.js';
-import { parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
+import { parseMedia, parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
 import { defaultCacheDir } from '../config/paths.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
@@ -11,6 +11,7 @@ import { ensureDebianLiveIso } from '../fixture/debian-live.js';
 import { parseRef } from '../images/reference.js';
 import { type InspectResult, inspectIso } from '../iso/inspect.js';
 import { chooseRenderer } from '../pipeline/runner.js';
+import { evidenceIndexPaths } from '../qemu/evidence.js';
 import { verifyIso } from '../verify.js';
 import { HELP, VERSION } from './help.js';
 
@@ -69,6 +70,8 @@ const buildOptions = {
   engine: { type: 'string' },
   image: { type: 'string', multiple: true },
   verify: { type: 'string' },
+  'verify-media': { type: 'string' },
+  'evidence-dir': { type: 'string' },
   compression: { type: 'string' },
   'compression-level': { type: 'string' },
   'rootfs-mode': { type: 'string' },
@@ -96,6 +99,8 @@ export function rawFromFlags(values: Values): RawConfig {
   const imgs = list(values.image);
   if (imgs.length > 0) raw.images = imgs;
   set('verify', s(values.verify));
+  set('verifyMedia', s(values['verify-media']));
+  set('evidenceDir', s(values['evidence-dir']));
   set('compression', s(values.compression));
   set('compressionLevel', s(values['compression-level']));
   set('rootfsMode', s(values['rootfs-mode']));
@@ -178,8 +183,11 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
       engine: { type: 'string' },
       expect: { type: 'string', multiple: true },
       firmware: { type: 'string' },
+      media: { type: 'string' },
       accel: { type: 'string' },
       timeout: { type: 'string' },
+      'evidence-dir': { type: 'string' },
+      // The flag's earlier name, still accepted.
       'work-dir': { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -196,31 +204,46 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
     return id ? { ref: parseRef(ref ?? '', '--expect').full, id } : { ref: parseRef(ref ?? '', '--expect').full };
   });
   if (expect.length === 0) throw new UsageError('remaster verify: give at least one --expect name:tag');
+  const firmwares = parseVerify('--firmware', s(values.firmware) ?? 'bios');
+  if (firmwares.length === 0)
+    throw new UsageError('remaster verify: --firmware none leaves nothing to boot', { hint: 'give bios, uefi or all' });
+  const media = parseMedia('--media', s(values.media) ?? 'cdrom');
   await inspectIso(iso, { signal });
   const accel = s(values.accel) ?? process.env.REMASTER_ACCEL ?? 'auto';
   if (!['auto', 'kvm', 'tcg'].includes(accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${accel}"`);
   const timeout = s(values.timeout);
   if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new UsageError(`--timeout: expected seconds, got "${timeout}"`);
-  const workDir = resolve(s(values['work-dir']) ?? join(defaultCacheDir(), 'verify'));
-  await mkdir(workDir, { recursive: true });
+  const evidenceDir = resolve(s(values['evidence-dir']) ?? s(values['work-dir']) ?? join(defaultCacheDir(), 'verify'));
+  await mkdir(evidenceDir, { recursive: true });
   const outcomes = await verifyIso({
     iso,
     engine,
     expected: expect,
-    firmwares: parseVerify('--firmware', s(values.firmware) ?? 'bios'),
+    firmwares,
+    media,
     accel: accel as 'auto',
     timeout: timeout === undefined ? undefined : Number(timeout),
-    workDir,
+    evidenceDir,
     signal,
-    onLine: values.json ? (l) => process.stderr.write(`${l}\n`) : (l) => process.stderr.write(`${l}\n`),
+    onLine: (l) => process.stderr.write(`${l}\n`),
   });
   const ok = outcomes.every((o) => o.ok);
-  if (values.json) process.stdout.write(`${JSON.stringify({ ok, iso, outcomes }, null, 2)}\n`);
-  else
-    for (const o of outcomes)
+  const index = evidenceIndexPaths(evidenceDir);
+  if (values.json) process.stdout.write(`${JSON.stringify({ ok, iso, evidenceDir, ...index, outcomes }, null, 2)}\n`);
+  else {
+    for (const o of outcomes) {
+      const [first, ...more] = (o.diagnosis ?? '').split('\n');
       process.stdout.write(
-        `${o.firmware}: ${o.ok ? 'PASS' : `FAIL (${o.diagnosis})`}; guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}; evidence in ${join(workDir, o.firmware)}\n`,
+        [
+          `${o.firmware}/${o.media}: ${o.ok ? 'PASS' : `FAIL: ${first}`}`,
+          ...more.map((l) => `  ${l}`),
+          `  guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}${o.secondsToReport ? `, report after ${o.secondsToReport.toFixed(0)} s` : ''}; evidence in ${o.evidenceDir}`,
+          '',
+        ].join('\n'),
       );
+    }
+    process.stdout.write(`evidence: ${index.json}, ${index.junit}\n`);
+  }
   return ok ? ExitCode.ok : ExitCode.failed;
 }
 

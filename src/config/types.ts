@@ -5,6 +5,8 @@ import type { RegistryAuth } from '../images/skopeo.js';
 import type { Engine } from '../units/render.js';
 
 export type Firmware = 'bios' | 'uefi';
+/** How the verification VM sees the ISO: an optical drive, or the hybrid image as a USB stick. */
+export type Media = 'cdrom' | 'usb';
 export type RootfsMode = 'layer' | 'rebuild' | 'auto';
 export type Accel = 'auto' | 'kvm' | 'tcg';
 
@@ -15,6 +17,10 @@ export interface BuildConfig {
   images: ImageSpec[];
   /** Firmwares to boot the result under; empty = no verification. */
   verify: Firmware[];
+  /** Media to boot from under each firmware (default cdrom). */
+  verifyMedia: Media[];
+  /** Verification evidence (per-run logs and screenshots, verify.json, junit.xml); default <workspace>/verify. */
+  evidenceDir?: string | undefined;
   compression: CompressionSettings;
   rootfsMode: RootfsMode;
   /** Extra Debian packages to install with the engine. */

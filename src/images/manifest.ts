@@ -38,9 +38,9 @@ export interface PayloadManifest {
   apps: PayloadApp[];
 }
 
-/** The loader reads this tab-separated form: file, sha256, image id, refs (comma-separated). */
+/** The loader reads this tab-separated form: file, sha256, image id, refs (comma-separated), uncompressed bytes. */
 export function manifestTsv(m: PayloadManifest): string {
-  return m.images.map((i) => [i.file, i.sha256, i.imageId, i.refs.join(',')].join('\t')).join('\n') + '\n';
+  return `${m.images.map((i) => [i.file, i.sha256, i.imageId, i.refs.join(','), String(i.uncompressedBytes)].join('\t')).join('\n')}\n`;
 }
 
 export function manifestJson(m: PayloadManifest): string {

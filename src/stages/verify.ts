@@ -2,7 +2,8 @@
 import { VerificationError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
-import { verifyIso } from '../verify.js';
+import { evidenceIndexPaths } from '../qemu/evidence.js';
+import { failureSummary, verifyIso } from '../verify.js';
 import { unverifiedPath } from './iso.js';
 
 export const verify: Stage = {
@@ -11,29 +12,30 @@ export const verify: Stage = {
   async run(ctx, task) {
     const out = need(ctx.facts.output, 'output ISO');
     const manifest = need(ctx.facts.manifest, 'image manifest');
-    task.title = `Boot the ISO in QEMU (${ctx.config.verify.join(', ')}) and check the images from inside`;
+    const media = ctx.config.verifyMedia.length > 0 ? ctx.config.verifyMedia : (['cdrom'] as const);
+    const evidenceDir = ctx.config.evidenceDir ?? ctx.ws.verifyDir;
+    task.title = `Boot the ISO in QEMU (${ctx.config.verify.join(', ')} x ${media.join(', ')}) and check the images from inside`;
     const outcomes = await verifyIso({
       iso: out.path,
       engine: ctx.config.engine,
       expected: manifest.images.flatMap((i) => i.refs.map((ref) => ({ ref, id: i.imageId }))),
+      expectedApps: manifest.apps.map((a) => ({ name: a.name, checkPort: a.checkPort })),
       firmwares: ctx.config.verify,
+      media,
       accel: ctx.config.accel,
       timeout: ctx.config.verifyTimeout,
-      workDir: ctx.ws.verifyDir,
+      evidenceDir,
       signal: ctx.signal,
       onLine: (l) => {
         task.output = l;
       },
     });
     ctx.facts.verify.push(...outcomes);
-    const failed = outcomes.filter((o) => !o.ok);
-    if (failed.length > 0) {
-      throw new VerificationError(
-        `verification failed: ${failed.map((f) => `${f.firmware}: ${f.diagnosis ?? 'unknown failure'}`).join('; ')}`,
-        {
-          hint: `evidence (serial log, screenshots) in ${ctx.ws.verifyDir}; the unverified ISO is kept at ${unverifiedPath(ctx.config.out)}`,
-        },
-      );
+    if (outcomes.some((o) => !o.ok)) {
+      const index = evidenceIndexPaths(evidenceDir);
+      throw new VerificationError(`verification failed: ${failureSummary(outcomes)}`, {
+        hint: `evidence (serial logs, screenshots, ${index.json}, ${index.junit}) in ${evidenceDir}; the unverified ISO is kept at ${unverifiedPath(ctx.config.out)}`,
+      });
     }
   },
 };

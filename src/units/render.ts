@@ -90,6 +90,7 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
           PAYLOAD_DIR,
           DECOMPRESS: decompressorCommand(s.compression),
           DELETE_AFTER_LOAD: s.deleteAfterLoad ? 'yes' : 'no',
+          STORE_DIR: e.probe,
         },
         'load-images.sh',
       ),

@@ -32,15 +32,18 @@ interface Img {
   ref: string;
   id: string;
   body?: string;
+  /** Uncompressed size recorded in the manifest. */
+  size?: number;
 }
 
-function setup(images: Img[], opts: { corrupt?: string; missing?: string } = {}) {
+function setup(images: Img[], opts: { corrupt?: string; missing?: string; freeBytes?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'remaster-loader-'));
   const bin = join(dir, 'bin');
   const payload = join(dir, 'payload');
   mkdirSync(bin);
   mkdirSync(join(payload, 'images'), { recursive: true });
   writeFileSync(join(bin, 'docker'), FAKE_ENGINE, { mode: 0o755 });
+  if (opts.freeBytes !== undefined) writeFileSync(join(bin, 'df'), `#!/bin/sh\necho Avail\necho ${opts.freeBytes}\n`, { mode: 0o755 });
   const files = loaderFiles({
     engine: 'docker',
     compression: 'none',
@@ -58,14 +61,14 @@ function setup(images: Img[], opts: { corrupt?: string; missing?: string } = {})
     const body = img.body ?? `${img.ref} ${img.id}`;
     const sha = createHash('sha256').update(body).digest('hex');
     if (opts.missing !== img.ref) writeFileSync(join(payload, 'images', file), opts.corrupt === img.ref ? `${body}garbage` : body);
-    tsv.push([file, sha, `sha256:${img.id}`, img.ref].join('\t'));
+    tsv.push([file, sha, `sha256:${img.id}`, img.ref, String(img.size ?? body.length)].join('\t'));
   }
   writeFileSync(join(payload, 'images.tsv'), `${tsv.join('\n')}\n`);
   const store = join(dir, 'store');
   writeFileSync(store, '');
   const run = () =>
     spawnSync('bash', [join(dir, 'load-images')], {
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_STORE: store, REMASTER_PAYLOAD_DIR: payload },
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_STORE: store, REMASTER_PAYLOAD_DIR: payload, REMASTER_STORE_DIR: dir },
       encoding: 'utf8',
     });
   return { dir, payload, store, run };
@@ -114,4 +117,12 @@ test('an image that loads under another ID counts as failed', () => {
   const r = s.run();
   assert.equal(r.status, 1);
   assert.match(r.stdout, /does not show acme\/a:1 with ID aaaaaaaaaaaa/);
+});
+
+test('an image larger than the free space in the store is refused with a clear line; smaller ones load', () => {
+  const s = setup([{ ...A, size: 5000 }, { ...B, size: 10 }], { freeBytes: 1000 });
+  const r = s.run();
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /FAILED acme\/a:1: needs about 5000 bytes in .* to load, only 1000 free/);
+  assert.match(r.stdout, /loaded: acme\/b:2/);
 });
