@@ -13,6 +13,7 @@ Usage:
   remaster build --iso <base.iso> --out <new.iso> --engine docker|podman --image <archive.tar> [...]
   remaster inspect <iso> [--json]
   remaster verify <iso> --engine docker|podman --expect <name:tag> [...] [--firmware bios|uefi|all]
+  remaster packages fetch --engine docker|podman --iso <base.iso> --out <folder>
   remaster demo [--engine docker|podman]
 
 Run "remaster <command> --help" for the options and examples of each command.
@@ -30,6 +31,7 @@ Options:
   --compression zstd|gzip|xz|none, --compression-level <n>
   --rootfs-mode auto|layer|rebuild   add a layer (default where possible) or rebuild the root
   --package <deb>            repeatable: more packages to install with the engine
+  --packages <folder>        install offline from a folder made by remaster packages fetch
   --delete-after-load        the loader deletes each archive after a verified load
   --tmpfs-size <size>        engine store tmpfs on a live root (default 75%)
   --accel auto|kvm|tcg, --verify-timeout <seconds>
@@ -53,6 +55,11 @@ Boots the ISO in QEMU through its own boot loader; the guest reports what its en
 
 Example:
   remaster verify app.iso --engine podman --expect acme/app:1.2 --firmware all
+${EXIT}`,
+  packages: `remaster packages fetch --engine docker|podman --iso <base.iso> --out <folder> [--package <deb>...]
+Downloads the engine packages and every dependency the base's root lacks, for the base's release and
+architecture, into <folder> (with packages.json). On a machine without network:
+  remaster build --packages <folder> ...
 ${EXIT}`,
   demo: `remaster demo [--engine docker|podman] [--out <path>] [--verify bios|uefi|all|none]
 Builds a small Debian live base ISO from Debian packages (cached), a busybox image without any registry,

@@ -45,8 +45,9 @@ export const toolPackages: Record<string, string> = {
   xz: 'xz-utils',
 };
 
-export function quoteArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+export function quoteArgv(argv: readonly string[], max = Number.POSITIVE_INFINITY): string {
+  const text = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+  return text.length > max ? `${text.slice(0, max)} ... (${argv.length} arguments)` : text;
 }
 
 function tail(text: string, lines = 12): string {
@@ -133,7 +134,7 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
   }
   const why = r.timedOut ? `timed out after ${o.timeoutMs} ms` : r.signal ? `was killed by ${r.signal}` : `exited with code ${code}`;
   const stderrTail = tail(stderr || stdout);
-  throw new ToolError(`${file} ${why}: ${quoteArgv(argv)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`, file, stderrTail, {
+  throw new ToolError(`${file} ${why}: ${quoteArgv(argv, 300)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`, file, stderrTail, {
     hint: o.hint,
     cause: r,
   });

@@ -26,7 +26,17 @@ export interface ChrootSession {
  * services; the host's resolv.conf bound over the root's (never copied into it). Everything is undone
  * when fn returns or throws.
  */
-export async function withChroot<T>(root: string, io: RunOptions, fn: (s: ChrootSession) => Promise<T>): Promise<T> {
+export interface ChrootExtras {
+  /** Host folders bound read-only at absolute paths inside the root (under /run, which is a tmpfs here). */
+  bind?: readonly { source: string; target: string }[];
+}
+
+export async function withChroot<T>(
+  root: string,
+  io: RunOptions,
+  fn: (s: ChrootSession) => Promise<T>,
+  extras: ChrootExtras = {},
+): Promise<T> {
   const mounts = new MountStack(io);
   const policy = join(root, 'usr/sbin/policy-rc.d');
   try {
@@ -37,6 +47,12 @@ export async function withChroot<T>(root: string, io: RunOptions, fn: (s: Chroot
     await mkdir(join(root, 'run'), { recursive: true });
     await mounts.mount({ source: 'tmpfs', target: join(root, 'run'), type: 'tmpfs', options: ['mode=0755'] });
     await bindResolvConf(root, mounts);
+    for (const b of extras.bind ?? []) {
+      const target = join(root, b.target);
+      await mkdir(target, { recursive: true });
+      await mounts.mount({ source: b.source, target, bind: true });
+      await run('mount', ['-o', 'remount,bind,ro', target], { signal: undefined });
+    }
     await writeFile(policy, '#!/bin/sh\n# remaster: no service starts while packages are installed\nexit 101\n', { mode: 0o755 });
     const session: ChrootSession = {
       root,

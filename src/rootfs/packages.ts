@@ -53,5 +53,31 @@ export async function aptInstall(s: ChrootSession, pkgs: readonly string[], io: 
   return stdout.split('\n').filter(Boolean);
 }
 
+/** Where an offline package folder is bound inside the chroot. */
+export const OFFLINE_DEBS = '/run/remaster-debs';
+
+/** Install from a folder of .debs (made by `remaster packages fetch`): no apt-get update, no network. */
+export async function aptInstallOffline(
+  s: ChrootSession,
+  debs: readonly string[],
+  pkgs: readonly string[],
+  io: RunOptions,
+): Promise<string[]> {
+  const hint =
+    'the package folder must hold the full dependency closure for this base: make it with remaster packages fetch --iso <this base>';
+  // dpkg, not apt: apt mishandles some local .deb paths ("Pathname to install is not absolute") and would
+  // want package lists; dpkg unpacks the whole set, then configures it, so order does not matter.
+  await s.run(['dpkg', '-i', '--force-confdef', '--force-confold', ...debs.map((d) => `${OFFLINE_DEBS}/${d}`)], { ...io, hint });
+  const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], { ...io, hint });
+  return stdout.split('\n').filter(Boolean);
+}
+
+/** Download (only) the packages and every dependency the root lacks, into the chroot's apt archive cache. */
+export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io: RunOptions): Promise<void> {
+  const hint = "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*)";
+  await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
+  await s.run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '--download-only', ...pkgs], { ...io, hint });
+}
+
 /** Paths (relative to the root) that only hold caches of the build: dropped from the new layer. */
 export const BUILD_LEFTOVERS = ['var/lib/apt/lists', 'var/cache/apt', 'tmp', 'var/tmp', 'root/.cache'];

@@ -2,11 +2,11 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RemasterError } from '../errors.js';
+import { RemasterError, UsageError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { withChroot } from '../rootfs/chroot.js';
-import { aptInstall, BUILD_LEFTOVERS, engineBinaries, packagesFor } from '../rootfs/packages.js';
+import { aptInstall, aptInstallOffline, BUILD_LEFTOVERS, engineBinaries, OFFLINE_DEBS, packagesFor } from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
 
@@ -20,9 +20,23 @@ export const engine: Stage = {
     const onLine = (line: string) => {
       if (line.trim()) task.output = line;
     };
-    ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal, onLine }, (s) =>
-      aptInstall(s, pkgs, { signal: ctx.signal, onLine }),
-    );
+    const offline = c.packagesDir;
+    if (offline) {
+      const debs = (await readdir(offline)).filter((f) => f.endsWith('.deb')).sort();
+      if (debs.length === 0)
+        throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
+      task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
+      ctx.facts.installedPackages = await withChroot(
+        root,
+        { signal: ctx.signal, onLine },
+        (s) => aptInstallOffline(s, debs, pkgs, { signal: ctx.signal, onLine }),
+        { bind: [{ source: offline, target: OFFLINE_DEBS }] },
+      );
+    } else {
+      ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal, onLine }, (s) =>
+        aptInstall(s, pkgs, { signal: ctx.signal, onLine }),
+      );
+    }
     // Roots without merged /usr keep some of these in /sbin or /bin.
     const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))));
     if (missing.length > 0) {
@@ -43,7 +57,7 @@ export const engine: Stage = {
  * Remove apt lists, caches and temp files the install left. In layer mode this acts on the upper directory
  * only, so the base's own files at those paths show through unchanged (whiteouts included are dropped).
  */
-async function dropLeftovers(root: string, wholeDirs: boolean): Promise<void> {
+export async function dropLeftovers(root: string, wholeDirs: boolean): Promise<void> {
   for (const rel of BUILD_LEFTOVERS) {
     const dir = join(root, rel);
     if (wholeDirs) {
