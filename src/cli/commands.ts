@@ -10,6 +10,7 @@ import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
 import { ensureDebianLiveIso } from '../fixture/debian-live.js';
 import { parseRef } from '../images/reference.js';
 import { type InspectResult, inspectIso } from '../iso/inspect.js';
+import { fetchPackages } from '../packages.js';
 import { chooseRenderer } from '../pipeline/runner.js';
 import { evidenceIndexPaths } from '../qemu/evidence.js';
 import { verifyIso } from '../verify.js';
@@ -58,6 +59,8 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
       return verifyCmd(rest, signal);
     case 'demo':
       return demoCmd(rest, signal);
+    case 'packages':
+      return packagesCmd(rest, signal);
     default:
       throw new UsageError(`unknown command "${verb}"`, { hint: 'commands: build, inspect, verify, demo (remaster --help)' });
   }
@@ -76,6 +79,7 @@ const buildOptions = {
   'compression-level': { type: 'string' },
   'rootfs-mode': { type: 'string' },
   package: { type: 'string', multiple: true },
+  packages: { type: 'string' },
   'delete-after-load': { type: 'boolean' },
   'tmpfs-size': { type: 'string' },
   accel: { type: 'string' },
@@ -104,6 +108,7 @@ export function rawFromFlags(values: Values): RawConfig {
   set('compression', s(values.compression));
   set('compressionLevel', s(values['compression-level']));
   set('rootfsMode', s(values['rootfs-mode']));
+  set('packages', s(values.packages));
   const pkgs = list(values.package);
   if (pkgs.length > 0) raw.extraPackages = pkgs;
   if (values['delete-after-load']) raw.deleteAfterLoad = true;
@@ -288,6 +293,39 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
   });
   printBuildReport(report, values.json === true);
   return report.ok ? ExitCode.ok : ExitCode.failed;
+}
+
+async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === '--help' || sub === '-h' || sub === undefined) return help('packages');
+  if (sub !== 'fetch') throw new UsageError(`unknown packages command "${sub}"`, { hint: 'remaster packages fetch --engine docker --iso base.iso --out debs/' });
+  const { values, positionals } = parse(
+    rest,
+    { engine: { type: 'string' }, iso: { type: 'string' }, out: { type: 'string', short: 'o' }, package: { type: 'string', multiple: true }, compression: { type: 'string' }, 'cache-dir': { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
+    'packages fetch',
+  );
+  if (values.help) return help('packages');
+  if (positionals.length > 0) throw new UsageError(`remaster packages fetch: unexpected argument "${positionals[0]}"`);
+  const engine = s(values.engine);
+  if (engine !== 'docker' && engine !== 'podman') throw new UsageError('remaster packages fetch: --engine must be docker or podman');
+  const iso = s(values.iso);
+  const outDir = s(values.out);
+  if (!iso || !outDir) throw new UsageError('remaster packages fetch needs --iso <base.iso> and --out <folder>');
+  const compression = s(values.compression) ?? 'zstd';
+  if (!['zstd', 'gzip', 'xz', 'none'].includes(compression)) throw new UsageError(`--compression: expected zstd, gzip, xz or none, got "${compression}"`);
+  await inspectIso(iso, { signal });
+  const r = await fetchPackages({
+    iso,
+    engine,
+    outDir,
+    compression: compression as 'zstd',
+    extraPackages: list(values.package),
+    cacheDir: s(values['cache-dir']) ?? defaultCacheDir(),
+    renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
+    signal,
+  });
+  process.stdout.write(`${r.debs.length} packages for ${engine} (${r.architecture}) in ${r.dir}\nuse them with: remaster build --packages ${r.dir} ...\n`);
+  return ExitCode.ok;
 }
 
 function help(verb: keyof typeof HELP): number {

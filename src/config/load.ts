@@ -25,6 +25,7 @@ export const CONFIG_KEYS = {
   compressionLevel: 'compressor level (zstd 1-22, gzip/xz 1-9)',
   rootfsMode: '"auto" (default), "layer" or "rebuild"',
   extraPackages: 'more Debian packages to install with the engine',
+  packages: 'folder of .debs made by remaster packages fetch: install the engine offline',
   deleteAfterLoad: 'delete each archive once loaded (default false)',
   tmpfsSize: 'size of the engine store tmpfs on a live root (default "75%")',
   accel: '"auto" (default), "kvm" or "tcg"',
@@ -238,6 +239,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     },
     rootfsMode: oneOf<RootfsMode>('rootfsMode', raw.rootfsMode ?? 'auto', ['auto', 'layer', 'rebuild']),
     extraPackages: raw.extraPackages === undefined ? [] : parsePackages(raw.extraPackages),
+    packagesDir: raw.packages === undefined ? undefined : packagesDir(raw.packages),
     deleteAfterLoad: raw.deleteAfterLoad === undefined ? false : bool('deleteAfterLoad', raw.deleteAfterLoad),
     tmpfsSize: raw.tmpfsSize === undefined ? '75%' : tmpfsSize(raw.tmpfsSize),
     accel: oneOf<Accel>('accel', raw.accel ?? env.REMASTER_ACCEL ?? 'auto', ['auto', 'kvm', 'tcg']),
@@ -300,4 +302,10 @@ function parseRun(key: string, v: unknown): RunSettings {
     network: o.network === undefined ? undefined : oneOf(`${key}.network`, o.network, ['host', 'bridge'] as const),
     checkPort: o.checkPort === undefined ? undefined : int(`${key}.checkPort`, o.checkPort, 1, 65535),
   });
+}
+
+function packagesDir(v: unknown): string {
+  const dir = resolve(str('packages', v));
+  if (!existsSync(dir)) throw new UsageError(`package folder ${dir} does not exist`, { hint: 'make it with: remaster packages fetch --engine <engine> --iso <base> --out <dir>' });
+  return dir;
 }

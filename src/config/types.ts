@@ -23,6 +23,8 @@ export interface BuildConfig {
   evidenceDir?: string | undefined;
   compression: CompressionSettings;
   rootfsMode: RootfsMode;
+  /** A folder of .debs from `remaster packages fetch`: install offline from it. */
+  packagesDir?: string | undefined;
   /** Extra Debian packages to install with the engine. */
   extraPackages: string[];
   deleteAfterLoad: boolean;
