@@ -29,6 +29,10 @@ export interface BuildReport {
   stages: StageTiming[];
   verify: VerifyOutcome[];
   seconds: number;
+  /** Set when the build failed. */
+  error?: { message: string; hint?: string | undefined } | undefined;
+  /** An ISO that failed verification, kept aside (never at --out). */
+  unverifiedOutput?: { path: string; bytes: number; sha256: string } | undefined;
 }
 
 export interface BuildOptions {
@@ -37,18 +41,42 @@ export interface BuildOptions {
   stream?: NodeJS.WriteStream;
 }
 
+/** A failed build still has a report (what ran, for how long, what verification saw): it rides on the error. */
+export function reportOf(e: unknown): BuildReport | undefined {
+  return e && typeof e === 'object' && 'report' in e ? (e as { report: BuildReport }).report : undefined;
+}
+
 export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<BuildReport> {
   const ws = config.workDir ? new Workspace(config.workDir) : Workspace.forOutput(config.cacheDir, config.out);
   const signal = o.signal ?? new AbortController().signal;
   const ctx = newContext(config, ws, signal);
   const t0 = performance.now();
-  let ok = false;
+  const report = (ok: boolean, error?: unknown): BuildReport => {
+    const f = ctx.facts;
+    const r: BuildReport = {
+      ok,
+      base: { iso: config.iso, flavor: f.base?.flavor, bytes: f.base?.bytes },
+      output: ok ? f.output : undefined,
+      engine: config.engine,
+      mode: f.mode,
+      layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
+      packages: f.installedPackages,
+      images: f.manifest,
+      stages: ctx.timings,
+      verify: f.verify,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+    };
+    if (error instanceof Error) r.error = { message: error.message, hint: (error as { hint?: string }).hint };
+    return r;
+  };
   await ws.open();
   try {
     await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream });
-    ok = ctx.facts.verify.every((v) => v.ok);
   } catch (e) {
-    await cleanupOutput(config.out, e);
+    const aside = await cleanupOutput(config.out, e);
+    const r = report(false, e);
+    if (aside && ctx.facts.output) r.unverifiedOutput = { ...ctx.facts.output, path: aside };
+    if (e && typeof e === 'object') Object.assign(e, { report: r });
     throw e;
   } finally {
     await ws.release();
@@ -57,18 +85,5 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
         await rm(ws.path(dir), { recursive: true, force: true });
     }
   }
-  const f = ctx.facts;
-  return {
-    ok,
-    base: { iso: config.iso, flavor: f.base?.flavor, bytes: f.base?.bytes },
-    output: f.output,
-    engine: config.engine,
-    mode: f.mode,
-    layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
-    packages: f.installedPackages,
-    images: f.manifest,
-    stages: ctx.timings,
-    verify: f.verify,
-    seconds: Math.round((performance.now() - t0) / 100) / 10,
-  };
+  return report(ctx.facts.verify.every((v) => v.ok));
 }

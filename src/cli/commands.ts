@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type BuildReport, build } from '../build.js';
+import { type BuildReport, build, reportOf } from '../build.js';
 import { parseMedia, parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
 import { defaultCacheDir } from '../config/paths.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -131,6 +131,11 @@ async function buildCmd(argv: string[], signal: AbortSignal): Promise<number> {
     renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
     signal,
     stream: process.stderr,
+  }).catch((e: unknown) => {
+    // With --json, CI still gets the report of a failed build on stdout; the error lines go to stderr.
+    const partial = reportOf(e);
+    if (values.json === true && partial) printBuildReport(partial, true);
+    throw e;
   });
   printBuildReport(report, values.json === true);
   return report.ok ? ExitCode.ok : ExitCode.failed;
@@ -290,6 +295,11 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
     renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
     signal,
     stream: process.stderr,
+  }).catch((e: unknown) => {
+    // With --json, CI still gets the report of a failed build on stdout; the error lines go to stderr.
+    const partial = reportOf(e);
+    if (values.json === true && partial) printBuildReport(partial, true);
+    throw e;
   });
   printBuildReport(report, values.json === true);
   return report.ok ? ExitCode.ok : ExitCode.failed;
@@ -298,10 +308,21 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
 async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === '--help' || sub === '-h' || sub === undefined) return help('packages');
-  if (sub !== 'fetch') throw new UsageError(`unknown packages command "${sub}"`, { hint: 'remaster packages fetch --engine docker --iso base.iso --out debs/' });
+  if (sub !== 'fetch')
+    throw new UsageError(`unknown packages command "${sub}"`, {
+      hint: 'remaster packages fetch --engine docker --iso base.iso --out debs/',
+    });
   const { values, positionals } = parse(
     rest,
-    { engine: { type: 'string' }, iso: { type: 'string' }, out: { type: 'string', short: 'o' }, package: { type: 'string', multiple: true }, compression: { type: 'string' }, 'cache-dir': { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
+    {
+      engine: { type: 'string' },
+      iso: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      package: { type: 'string', multiple: true },
+      compression: { type: 'string' },
+      'cache-dir': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
     'packages fetch',
   );
   if (values.help) return help('packages');
@@ -312,7 +333,8 @@ async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number>
   const outDir = s(values.out);
   if (!iso || !outDir) throw new UsageError('remaster packages fetch needs --iso <base.iso> and --out <folder>');
   const compression = s(values.compression) ?? 'zstd';
-  if (!['zstd', 'gzip', 'xz', 'none'].includes(compression)) throw new UsageError(`--compression: expected zstd, gzip, xz or none, got "${compression}"`);
+  if (!['zstd', 'gzip', 'xz', 'none'].includes(compression))
+    throw new UsageError(`--compression: expected zstd, gzip, xz or none, got "${compression}"`);
   await inspectIso(iso, { signal });
   const r = await fetchPackages({
     iso,
@@ -324,7 +346,9 @@ async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number>
     renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
     signal,
   });
-  process.stdout.write(`${r.debs.length} packages for ${engine} (${r.architecture}) in ${r.dir}\nuse them with: remaster build --packages ${r.dir} ...\n`);
+  process.stdout.write(
+    `${r.debs.length} packages for ${engine} (${r.architecture}) in ${r.dir}\nuse them with: remaster build --packages ${r.dir} ...\n`,
+  );
   return ExitCode.ok;
 }
 

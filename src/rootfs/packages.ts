@@ -11,7 +11,9 @@ export const enginePackages: Record<Engine, string[]> = {
   // apparmor: the kernel has AppArmor on and docker refuses to start any container without apparmor_parser
   // ("docker-default profile could not be loaded"): seen in a verify boot. Loading images works without it.
   docker: ['docker.io', 'apparmor'],
-  podman: ['podman'],
+  // dbus: podman's default systemd cgroup manager needs the system bus; without it crun fails every
+  // `podman run` with "cannot open sd-bus" (seen in a verify boot). Loading works without it.
+  podman: ['podman', 'dbus'],
 };
 
 /** Binaries that must exist in the root after installation, per engine (relative to the root). */
