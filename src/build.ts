@@ -11,11 +11,12 @@ import { inspect } from './stages/inspect.js';
 import { cleanupOutput, iso, publish } from './stages/iso.js';
 import { payload } from './stages/payload.js';
 import { preflight } from './stages/preflight.js';
+import { readyStore } from './stages/ready-store.js';
 import { rootfs } from './stages/rootfs.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
 
-export const buildStages = [preflight, inspect, rootfs, images, engine, payload, squash, iso, verify, publish] as const;
+export const buildStages = [preflight, inspect, rootfs, images, engine, payload, readyStore, squash, iso, verify, publish] as const;
 
 export interface BuildReport {
   ok: boolean;

@@ -74,6 +74,7 @@ export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPacka
     rootfsMode: 'layer',
     extraPackages: o.extraPackages ?? [],
     deleteAfterLoad: false,
+    podmanStore: 'load',
     tmpfsSize: '75%',
     accel: 'auto',
     cacheDir: o.cacheDir,

@@ -51,6 +51,7 @@ show() { systemctl show -p "$1" --value remaster-loader.service; }
 	echo "loader-state $(show ActiveState)"
 	echo "loader-result $(show Result)"
 	echo "loader-exit $(show ExecMainStatus)"
+	echo "loader-done-us $(show ExecMainExitTimestampMonotonic)"
 	list 2>"$errs" </dev/null | grep -v '^<none>:<none>' | sed 's/^/image /'
 	sed 's/^/list-error /' "$errs"
 	systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print "failed-unit " $1}'

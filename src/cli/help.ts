@@ -33,6 +33,7 @@ Options:
   --package <deb>            repeatable: more packages to install with the engine
   --packages <folder>        install offline from a folder made by remaster packages fetch
   --delete-after-load        the loader deletes each archive after a verified load
+  --podman-store load|ready  ready: podman gets a read-only image store on the medium (no load at boot)
   --tmpfs-size <size>        engine store tmpfs on a live root (default 75%)
   --accel auto|kvm|tcg, --verify-timeout <seconds>
   --cache-dir, --work-dir <dir>, --keep-work

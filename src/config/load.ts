@@ -27,6 +27,7 @@ export const CONFIG_KEYS = {
   extraPackages: 'more Debian packages to install with the engine',
   packages: 'folder of .debs made by remaster packages fetch: install the engine offline',
   deleteAfterLoad: 'delete each archive once loaded (default false)',
+  podmanStore: '"load" (default): podman loads the archives at boot; "ready": a read-only image store on the medium, nothing to load',
   tmpfsSize: 'size of the engine store tmpfs on a live root (default "75%")',
   accel: '"auto" (default), "kvm" or "tcg"',
   verifyTimeout: 'seconds to wait for the guest report',
@@ -241,6 +242,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     extraPackages: raw.extraPackages === undefined ? [] : parsePackages(raw.extraPackages),
     packagesDir: raw.packages === undefined ? undefined : packagesDir(raw.packages),
     deleteAfterLoad: raw.deleteAfterLoad === undefined ? false : bool('deleteAfterLoad', raw.deleteAfterLoad),
+    podmanStore: podmanStore(raw),
     tmpfsSize: raw.tmpfsSize === undefined ? '75%' : tmpfsSize(raw.tmpfsSize),
     accel: oneOf<Accel>('accel', raw.accel ?? env.REMASTER_ACCEL ?? 'auto', ['auto', 'kvm', 'tcg']),
     verifyTimeout: raw.verifyTimeout === undefined ? undefined : int('verifyTimeout', raw.verifyTimeout, 10, 24 * 3600),
@@ -306,6 +308,19 @@ function parseRun(key: string, v: unknown): RunSettings {
 
 function packagesDir(v: unknown): string {
   const dir = resolve(str('packages', v));
-  if (!existsSync(dir)) throw new UsageError(`package folder ${dir} does not exist`, { hint: 'make it with: remaster packages fetch --engine <engine> --iso <base> --out <dir>' });
+  if (!existsSync(dir))
+    throw new UsageError(`package folder ${dir} does not exist`, {
+      hint: 'make it with: remaster packages fetch --engine <engine> --iso <base> --out <dir>',
+    });
   return dir;
+}
+
+function podmanStore(raw: RawConfig): 'load' | 'ready' {
+  const v = oneOf('podmanStore', raw.podmanStore ?? 'load', ['load', 'ready'] as const);
+  if (v === 'ready' && raw.engine !== 'podman') {
+    throw new UsageError('podmanStore: ready needs --engine podman', {
+      hint: 'docker always loads at boot: a pre-filled /var/lib/docker is bound to one storage driver and docker version',
+    });
+  }
+  return v;
 }

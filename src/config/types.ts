@@ -28,6 +28,8 @@ export interface BuildConfig {
   /** Extra Debian packages to install with the engine. */
   extraPackages: string[];
   deleteAfterLoad: boolean;
+  /** podman only: load archives at boot, or ship a ready (read-only) image store on the medium. */
+  podmanStore: 'load' | 'ready';
   tmpfsSize: string;
   accel: Accel;
   /** Seconds; undefined = the default for the accelerator. */

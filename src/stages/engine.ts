@@ -46,7 +46,7 @@ export const engine: Stage = {
     }
     const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
     const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
-    await writeRootFiles(root, engineConfigFiles(c.engine, existing));
+    await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
     await ctx.mounts.unwind();
     await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
     task.output = ctx.facts.installedPackages.join(' ');

@@ -3,7 +3,7 @@ import { copyFile, link, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
-import { loaderFiles, PAYLOAD_DIR, type RootFile } from '../units/render.js';
+import { loaderFiles, PAYLOAD_DIR, type RootFile, readyStoreFiles } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 
 /** Write files into a root directory (the layer's upper dir or a full tree), creating parents 0755. */
@@ -34,8 +34,10 @@ export const payload: Stage = {
     const manifest = need(ctx.facts.manifest, 'image manifest');
     const dest = join(root, PAYLOAD_DIR.slice(1));
     await mkdir(join(dest, 'images'), { recursive: true, mode: 0o755 });
-    for (const img of manifest.images) {
-      await linkOrCopy(join(ctx.ws.payload, 'images', img.file), join(dest, 'images', img.file));
+    const ready = ctx.config.podmanStore === 'ready';
+    // With a ready store the images are on the medium already: the loader finds them present and loads nothing.
+    if (!ready) {
+      for (const img of manifest.images) await linkOrCopy(join(ctx.ws.payload, 'images', img.file), join(dest, 'images', img.file));
     }
     for (const name of ['images.json', 'images.tsv']) await linkOrCopy(join(ctx.ws.payload, name), join(dest, name));
     const files = loaderFiles({
@@ -46,6 +48,7 @@ export const payload: Stage = {
       reportPort: 'org.remaster.report',
     });
     await writeRootFiles(root, files);
+    if (ready) await writeRootFiles(root, readyStoreFiles());
     const podman = ctx.facts.installedPackages?.find((p) => p.startsWith('podman='))?.slice('podman='.length);
     const runs = ctx.config.images.flatMap((spec, i) => {
       const ref = manifest.images[i]?.refs[0];

@@ -1,6 +1,7 @@
 // Render templates/ into the files the new root gets: pure functions, no interpolation of unchecked values.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
 import { decompressorCommand } from '../images/compress.js';
 import type { Compression } from '../images/manifest.js';
 
@@ -143,15 +144,50 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
   return files;
 }
 
-/** Engine configuration that pins a storage driver, so a wrong one fails loudly instead of falling back. */
-export function engineConfigFiles(engine: Engine, existing: string | undefined): RootFile[] {
+/** Where the ready store squashfs sits on the medium and where it is mounted (live-boot's medium path). */
+export const READY_STORE_ISO_PATH = '/remaster/store.squashfs';
+export const READY_STORE_IMAGE = `/run/live/medium${READY_STORE_ISO_PATH}`;
+export const READY_STORE_DIR = '/var/lib/remaster/ready-store';
+
+/**
+ * Engine configuration that pins a storage driver, so a wrong one fails loudly instead of falling back;
+ * with a ready store, podman also reads it as an additional (read-only) image store.
+ */
+export function engineConfigFiles(engine: Engine, existing: string | undefined, readyStore = false): RootFile[] {
   if (engine === 'podman') {
+    if (existing !== undefined && readyStore) {
+      throw new UsageError('the base already has /etc/containers/storage.conf: remaster cannot add its ready store to it safely', {
+        hint: 'use --podman-store load with this base',
+      });
+    }
+    // READY_STORE_DIR is our own constant, not user input.
+    const ready = readyStore ? `\n[storage.options]\nadditionalimagestores = ["${READY_STORE_DIR}"]\n` : '';
     return existing === undefined
-      ? [{ path: 'etc/containers/storage.conf', mode: 0o644, content: readTemplate('podman-storage.conf') }]
+      ? [{ path: 'etc/containers/storage.conf', mode: 0o644, content: readTemplate('podman-storage.conf') + ready }]
       : [];
   }
   const base = existing === undefined ? {} : (JSON.parse(existing) as Record<string, unknown>);
   if ('storage-driver' in base) return [];
   const merged = { ...base, ...(JSON.parse(readTemplate('docker-daemon.json')) as Record<string, unknown>) };
   return [{ path: 'etc/docker/daemon.json', mode: 0o644, content: `${JSON.stringify(merged, null, 2)}\n` }];
+}
+
+/** The mount unit for the ready store, enabled for multi-user.target. */
+export function readyStoreFiles(): RootFile[] {
+  return [
+    {
+      path: `${UNIT_DIR}/remaster-ready-store.service`,
+      mode: 0o644,
+      content: render(
+        readTemplate('remaster-ready-store.service'),
+        { STORE_IMAGE: READY_STORE_IMAGE, STORE_DIR: READY_STORE_DIR },
+        'remaster-ready-store.service',
+      ),
+    },
+    {
+      path: 'etc/systemd/system/multi-user.target.wants/remaster-ready-store.service',
+      mode: 0o777,
+      symlink: `/${UNIT_DIR}/remaster-ready-store.service`,
+    },
+  ];
 }

@@ -1,0 +1,75 @@
+// Ready store (podman): images copied into a containers-storage tree on the medium, so podman lists them at
+// boot with no load. It is a squashfs of its own, mounted read-only at boot (never stacked into the live root:
+// overlayfs would read the layers' whiteout files as its own and hide them).
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { run } from '../exec/run.js';
+import { openTar, sniffCompression } from '../images/docker-archive.js';
+import { parseRef } from '../images/reference.js';
+import type { Stage } from '../pipeline/context.js';
+import { need } from '../pipeline/context.js';
+import { sweepMounts } from '../rootfs/mounts.js';
+import { mksquashfs } from '../rootfs/squashfs.js';
+import { READY_STORE_ISO_PATH } from '../units/render.js';
+
+/** podman names a locally loaded short name localhost/<name>; the ready store uses the same names. */
+export function readyStoreName(ref: string): string {
+  const r = parseRef(ref);
+  const first = r.name.split('/')[0] ?? '';
+  const hasDomain = r.name.includes('/') && (/[.:]/.test(first) || first === 'localhost');
+  return hasDomain ? r.full : `localhost/${r.full}`;
+}
+
+export function containersStorageRef(store: string, runRoot: string, name: string): string {
+  return `containers-storage:[overlay@${store}+${runRoot}]${name}`;
+}
+
+export const readyStore: Stage = {
+  title: 'Fill the podman ready store',
+  skip: (ctx) => (ctx.config.podmanStore === 'ready' ? undefined : 'images load at boot (--podman-store load)'),
+  async run(ctx, task) {
+    const base = need(ctx.facts.base, 'base ISO');
+    const manifest = need(ctx.facts.manifest, 'image manifest');
+    const store = ctx.ws.path('ready-store');
+    const runRoot = ctx.ws.path('ready-run');
+    await sweepMounts(store);
+    await rm(store, { recursive: true, force: true });
+    await rm(runRoot, { recursive: true, force: true });
+    await mkdir(store, { recursive: true });
+    try {
+      for (const img of manifest.images) {
+        const archive = join(ctx.ws.payload, 'images', img.file);
+        const tar = ctx.ws.path('ready-source.tar');
+        await pipeline(openTar(archive, await sniffCompression(archive), ctx.signal), createWriteStream(tar));
+        for (const ref of img.refs) {
+          task.output = `${ref} -> ready store`;
+          await run(
+            'skopeo',
+            ['--insecure-policy', 'copy', '--quiet', `docker-archive:${tar}`, containersStorageRef(store, runRoot, readyStoreName(ref))],
+            {
+              signal: ctx.signal,
+            },
+          );
+        }
+        await rm(tar, { force: true });
+      }
+    } finally {
+      // containers-storage bind-mounts its overlay folder onto itself while it works.
+      await sweepMounts(store);
+      await rm(runRoot, { recursive: true, force: true });
+    }
+    const top = base.rootfs[base.rootfs.length - 1];
+    if (!top) throw new Error('internal: base has no root layer');
+    const file = ctx.ws.path('ready-store.squashfs');
+    await rm(file, { force: true });
+    await mksquashfs(
+      { source: store, target: file, compression: top.compression, blockSize: top.blockSize, sourceDateEpoch: ctx.config.sourceDateEpoch },
+      { signal: ctx.signal },
+    );
+    ctx.facts.isoMap.set(READY_STORE_ISO_PATH, file);
+    await rm(store, { recursive: true, force: true });
+    task.output = `${manifest.images.length} image(s), ${((await stat(file)).size / 1048576).toFixed(1)} MiB at ${READY_STORE_ISO_PATH}`;
+  },
+};
