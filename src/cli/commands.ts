@@ -81,6 +81,7 @@ const buildOptions = {
   package: { type: 'string', multiple: true },
   packages: { type: 'string' },
   'delete-after-load': { type: 'boolean' },
+  'podman-store': { type: 'string' },
   'tmpfs-size': { type: 'string' },
   accel: { type: 'string' },
   'verify-timeout': { type: 'string' },
@@ -112,6 +113,7 @@ export function rawFromFlags(values: Values): RawConfig {
   const pkgs = list(values.package);
   if (pkgs.length > 0) raw.extraPackages = pkgs;
   if (values['delete-after-load']) raw.deleteAfterLoad = true;
+  set('podmanStore', s(values['podman-store']));
   set('tmpfsSize', s(values['tmpfs-size']));
   set('accel', s(values.accel));
   set('verifyTimeout', s(values['verify-timeout']));
