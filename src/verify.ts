@@ -30,6 +30,12 @@ export function parseApps(extra: readonly string[]): GuestApp[] {
   });
 }
 
+/** Guest seconds since boot when the loader finished (the images are usable from then on). */
+export function loaderDoneSeconds(extra: readonly string[]): number | undefined {
+  const us = Number(/^loader-done-us (\d+)$/m.exec(extra.join('\n'))?.[1] ?? 0);
+  return us > 0 ? Math.round(us / 100_000) / 10 : undefined;
+}
+
 /** Apps that are not running, or do not answer on their check port. */
 export function failingApps(apps: readonly GuestApp[], expected: readonly ExpectedApp[]): string[] {
   return expected.flatMap((want) => {
@@ -150,6 +156,7 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
         missing: cmp.missing,
         wrongId: cmp.wrongId,
         loaderResult: r.report?.loaderResult,
+        imagesUsableSeconds: loaderDoneSeconds(r.report?.extra ?? []),
         diagnosis: ok ? undefined : diagnosis,
         diagnosisKind: ok ? undefined : diagnosisKind,
         evidenceDir: dir,

@@ -25,6 +25,8 @@ export interface VerifyOutcome {
   missing: string[];
   wrongId: { ref: string; expected: string; actual: string }[];
   loaderResult?: string | undefined;
+  /** Guest uptime (kernel start) when the loader finished: boot-to-images-usable. */
+  imagesUsableSeconds?: number | undefined;
   diagnosis?: string | undefined;
   /** A stable name for the diagnosis (no-bootable-device, root-not-found, loader-failed, timeout, ...). */
   diagnosisKind?: string | undefined;

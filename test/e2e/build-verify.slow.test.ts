@@ -33,20 +33,25 @@ before(async () => {
 
 after(() => registry?.stop());
 
-for (const engine of ['docker', 'podman'] as const) {
-  test(`${engine}: two sources and an app unit; boot under BIOS and UEFI; images and app checked inside`, {
-    timeout: 40 * 60 * 1000,
-  }, async () => {
+const cases = [
+  { name: 'docker', engine: 'docker', verify: 'all', podmanStore: 'load' },
+  { name: 'podman', engine: 'podman', verify: 'all', podmanStore: 'load' },
+  { name: 'podman-ready', engine: 'podman', verify: 'bios', podmanStore: 'ready' },
+] as const;
+
+for (const { name, engine, verify, podmanStore } of cases) {
+  test(`${name}: two sources and an app unit; boot (${verify}); images and app checked inside`, { timeout: 40 * 60 * 1000 }, async () => {
     const base = await fixtureIso();
-    const out = join(dir, `${engine}.iso`);
-    const config = join(dir, `${engine}.yml`);
+    const out = join(dir, `${name}.iso`);
+    const config = join(dir, `${name}.yml`);
     writeFileSync(
       config,
       JSON.stringify({
         iso: base,
         out,
         engine,
-        verify: 'all',
+        verify,
+        podmanStore,
         images: [
           {
             source: `rootfs:${rootfs}`,
@@ -93,9 +98,9 @@ for (const engine of ['docker', 'podman'] as const) {
         `e2e ${engine}/${v.firmware}/${v.accel}: images present and app answering ${v.secondsToReport?.toFixed(1)} s after QEMU start\n`,
       );
     }
-    process.stderr.write(`e2e ${engine}: build ${report.seconds} s, output ${((report.output?.bytes ?? 0) / 1048576).toFixed(1)} MiB\n`);
+    process.stderr.write(`e2e ${name}: build ${report.seconds} s, output ${((report.output?.bytes ?? 0) / 1048576).toFixed(1)} MiB\n`);
     assert.deepEqual(mountsBelow(defaultCacheDir()), []);
-    built[engine] = out;
+    built[name] = out;
   });
 }
 
