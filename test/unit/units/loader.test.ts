@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -36,7 +36,7 @@ interface Img {
   size?: number;
 }
 
-function setup(images: Img[], opts: { corrupt?: string; missing?: string; freeBytes?: number } = {}) {
+function setup(images: Img[], opts: { corrupt?: string; missing?: string; freeBytes?: number; deleteAfterLoad?: boolean } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'remaster-loader-'));
   const bin = join(dir, 'bin');
   const payload = join(dir, 'payload');
@@ -47,7 +47,7 @@ function setup(images: Img[], opts: { corrupt?: string; missing?: string; freeBy
   const files = loaderFiles({
     engine: 'docker',
     compression: 'none',
-    deleteAfterLoad: false,
+    deleteAfterLoad: opts.deleteAfterLoad ?? false,
     tmpfsSize: '75%',
     reportPort: 'org.remaster.report',
   });
@@ -125,4 +125,13 @@ test('an image larger than the free space in the store is refused with a clear l
   assert.equal(r.status, 1);
   assert.match(r.stdout, /FAILED acme\/a:1: needs about 5000 bytes in .* to load, only 1000 free/);
   assert.match(r.stdout, /loaded: acme\/b:2/);
+});
+
+test('archives are kept after loading by default, deleted after a verified load with --delete-after-load', () => {
+  const keep = setup([A]);
+  assert.equal(keep.run().status, 0);
+  assert.equal(readdirSync(join(keep.payload, 'images')).length, 1);
+  const del = setup([A, B], { deleteAfterLoad: true, corrupt: B.ref });
+  assert.equal(del.run().status, 1);
+  assert.deepEqual(readdirSync(join(del.payload, 'images')), ['acme_b_2.tar'], 'only the verified load is deleted');
 });
