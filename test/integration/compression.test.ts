@@ -20,10 +20,15 @@ test('zstd, gzip, xz and none: archive sha256 recorded, guest decompressor resto
   for (const kind of ['zstd', 'gzip', 'xz', 'none'] as Compression[]) {
     const out = join(dir, kind);
     spawnSync('mkdir', ['-p', out]);
-    const img = await addImage({ kind: 'rootfs', path: rootfs, ref: 'a/b:1' }, { dir: out, compression: { kind }, architecture: 'amd64', sourceDateEpoch: 0 });
+    const img = await addImage(
+      { kind: 'rootfs', path: rootfs, ref: 'a/b:1' },
+      { dir: out, compression: { kind }, architecture: 'amd64', sourceDateEpoch: 0 },
+    );
     const file = join(out, img.file);
     assert.equal(createHash('sha256').update(readFileSync(file)).digest('hex'), img.sha256);
-    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${decompressorCommand(kind)} < "$1"`, '_', file], { maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${decompressorCommand(kind)} < "$1"`, '_', file], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     assert.equal(r.status, 0, String(r.stderr));
     assert.equal(r.stdout.length, img.uncompressedBytes);
     tars.add(createHash('sha256').update(r.stdout).digest('hex'));

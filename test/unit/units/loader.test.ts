@@ -120,7 +120,13 @@ test('an image that loads under another ID counts as failed', () => {
 });
 
 test('an image larger than the free space in the store is refused with a clear line; smaller ones load', () => {
-  const s = setup([{ ...A, size: 5000 }, { ...B, size: 10 }], { freeBytes: 1000 });
+  const s = setup(
+    [
+      { ...A, size: 5000 },
+      { ...B, size: 10 },
+    ],
+    { freeBytes: 1000 },
+  );
   const r = s.run();
   assert.equal(r.status, 1);
   assert.match(r.stdout, /FAILED acme\/a:1: needs about 5000 bytes in .* to load, only 1000 free/);
