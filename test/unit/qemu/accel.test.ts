@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RemasterError } from '../../../src/errors.js';
 import {
+  accelFromProbe,
   chooseAccel,
   DEFAULT_TCG_BOOT_TIMEOUT_MS,
   decideAccel,
@@ -85,4 +86,13 @@ test('gatherKvmFacts / chooseAccel on a fake /dev and /sys', async () => {
   assert.match(choice.reason, /kvm_pvm/);
   const none = await chooseAccel({ preference: 'auto', devKvmPath: join(root, 'none'), sysModuleDir: sys });
   assert.equal(none.accel, 'tcg');
+});
+
+test('accelFromProbe: failed, slow, and fast probes', () => {
+  assert.equal(accelFromProbe({ ok: false, detail: 'SeaBIOS printed nothing within 5 s under KVM', elapsedMs: 5000 }).accel, 'tcg');
+  const slow = accelFromProbe({ ok: true, detail: 'SeaBIOS reached its boot device search under KVM', elapsedMs: 3644 });
+  assert.equal(slow.accel, 'tcg');
+  assert.match(slow.reason, /slow .* after 3\.6 s/);
+  const fast = accelFromProbe({ ok: true, detail: 'SeaBIOS reached its boot device search under KVM', elapsedMs: 180 });
+  assert.deepEqual(fast, { accel: 'kvm', reason: 'KVM works (SeaBIOS reached its boot device search under KVM in 0.2 s)' });
 });

@@ -90,3 +90,24 @@ test('menuShotDecision: after the menu, else after the boot loader, else a fixed
   assert.equal(menuShotDecision(1900, { kernelSeen: false, bootloaderAtMs: 400 }, 'kvm'), 'now');
   assert.equal(menuShotDecision(2000, { kernelSeen: true, menuAtMs: 600 }, 'tcg'), 'missed');
 });
+
+test('PhaseTracker on a captured Debian live UEFI boot (OVMF + GRUB on serial)', () => {
+  const serial = fixture('debian-live-uefi.serial.log');
+  const t = new PhaseTracker();
+  const cuts = [serial.indexOf('BdsDxe: starting'), serial.indexOf('Linux version'), serial.indexOf('systemd[1]'), serial.length];
+  let from = 0;
+  cuts.forEach((to, i) => {
+    t.feed('serial', serial.slice(from, to), (i + 1) * 1000);
+    from = to;
+  });
+  assert.deepEqual(
+    t.phases.map((p) => [p.name, p.atMs]),
+    [
+      ['firmware', 1000],
+      ['bootloader', 2000],
+      ['kernel', 3000],
+      ['userspace', 4000],
+    ],
+  );
+  assert.equal(t.menuSeenAtMs, 2000);
+});
