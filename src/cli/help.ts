@@ -28,6 +28,8 @@ Options:
   --image <source>           repeatable: app.tar (docker save / podman save),
                              docker-archive:app.tar=name:tag (rename), rootfs:root.tar=name:tag
   --verify none|bios|uefi|all  boot the result in QEMU and check the images (default bios)
+  --verify-media cdrom|usb|all attach the ISO as a CD-ROM and/or as a USB stick (default cdrom)
+  --evidence-dir <dir>       serial logs, screenshots, verify.json and junit.xml (default: in the work dir)
   --compression zstd|gzip|xz|none, --compression-level <n>
   --rootfs-mode auto|layer|rebuild   add a layer (default where possible) or rebuild the root
   --package <deb>            repeatable: more packages to install with the engine
@@ -50,7 +52,9 @@ Example:
   remaster inspect debian-live-12.iso --json | jq .rootfs
 ${EXIT}`,
   verify: `remaster verify <iso> --engine docker|podman --expect <name:tag[@sha256:id]> [...]
-  --firmware bios|uefi|all (default bios), --accel auto|kvm|tcg, --timeout <seconds>, --work-dir <dir>, --json
+  --firmware bios|uefi|all (default bios), --media cdrom|usb|all (default cdrom),
+  --accel auto|kvm|tcg, --timeout <seconds>, --evidence-dir <dir> (serial logs, screenshots,
+  verify.json, junit.xml), --json
 
 Boots the ISO in QEMU through its own boot loader; the guest reports what its engine holds.
 
