@@ -10,7 +10,7 @@ PACKAGES=(
   qemu-system-x86 ovmf
   debootstrap isolinux syslinux-common syslinux-utils
   grub-efi-amd64-bin grub-pc-bin grub-common mtools dosfstools
-  util-linux mount kmod cpio busybox-static podman
+  util-linux mount kmod cpio attr busybox-static podman
   docker-registry apache2-utils
   ca-certificates curl
 )

@@ -14,6 +14,8 @@ export interface RunOptions {
   onLine?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
   /** Exit codes that count as success (default [0]). */
   okCodes?: readonly number[] | undefined;
+  /** Variables removed from the inherited environment. */
+  unsetEnv?: readonly string[] | undefined;
   /** Hint shown when the tool fails. */
   hint?: string | undefined;
   timeoutMs?: number | undefined;
@@ -43,6 +45,8 @@ export const toolPackages: Record<string, string> = {
   mcopy: 'mtools',
   mmd: 'mtools',
   xz: 'xz-utils',
+  getfattr: 'attr',
+  setfattr: 'attr',
 };
 
 export function quoteArgv(argv: readonly string[], max = Number.POSITIVE_INFINITY): string {
@@ -62,8 +66,7 @@ export function spawn(file: string, args: readonly string[], o: RunOptions = {})
   const child = execa(file, args, {
     detached: true,
     cwd: o.cwd,
-    env: o.env,
-    extendEnv: true,
+    ...(o.unsetEnv ? { env: withoutKeys({ ...process.env, ...o.env }, o.unsetEnv), extendEnv: false } : { env: o.env, extendEnv: true }),
     stripFinalNewline: false,
     ...(o.input === undefined ? {} : { input: o.input }),
     ...(o.inputFile === undefined ? {} : { inputFile: o.inputFile }),
@@ -138,6 +141,12 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
     hint: o.hint,
     cause: r,
   });
+}
+
+function withoutKeys(env: Record<string, string | undefined>, keys: readonly string[]): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const k of keys) delete out[k];
+  return out;
 }
 
 function toText(v: unknown): string {

@@ -34,6 +34,8 @@ export interface InspectResult {
   iso: string;
   bytes: number;
   volumeId: string;
+  /** PVD modification date as xorriso's 16-digit GMT string: the volume "UUID" GRUB can search for. */
+  volumeUuid?: string | undefined;
   flavor: Flavor;
   /** Directory holding the live root and kernels: /live or /casper. */
   liveDir: string;
@@ -105,6 +107,7 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     iso,
     bytes: probe.bytes,
     volumeId: report.volumeId ?? probe.volumeId,
+    volumeUuid: probe.modified,
     flavor: layout.flavor,
     liveDir: layout.liveDir,
     boot: bootSetup(report),

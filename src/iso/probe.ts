@@ -4,7 +4,7 @@ import { open, stat } from 'node:fs/promises';
 export const ISO_SECTOR = 2048;
 
 export type IsoProbe =
-  | { kind: 'iso'; bytes: number; volumeId: string }
+  | { kind: 'iso'; bytes: number; volumeId: string; modified?: string | undefined }
   | { kind: 'missing' }
   | { kind: 'directory' }
   | { kind: 'not-iso'; bytes: number; found: string };
@@ -26,7 +26,7 @@ export async function probeIso(path: string): Promise<IsoProbe> {
     const pvd = Buffer.alloc(ISO_SECTOR);
     const { bytesRead } = await fh.read(pvd, 0, ISO_SECTOR, 16 * ISO_SECTOR);
     if (bytesRead >= 6 && pvd.toString('latin1', 1, 6) === 'CD001') {
-      return { kind: 'iso', bytes: size, volumeId: pvd.toString('latin1', 40, 72).trim() };
+      return { kind: 'iso', bytes: size, volumeId: pvd.toString('latin1', 40, 72).trim(), modified: pvdDate(pvd, 830) };
     }
     return { kind: 'not-iso', bytes: size, found: describeBytes(head, size) };
   } finally {
@@ -51,4 +51,26 @@ export function describeBytes(head: Buffer, size: number): string {
   if (head.toString('latin1', 257, 262) === 'ustar') return 'a tar archive';
   if (head[510] === 0x55 && head[511] === 0xaa) return 'a disk image with a partition table but no ISO 9660 filesystem';
   return 'no ISO 9660 signature (CD001) at sector 16';
+}
+
+/**
+ * A PVD date (YYYYMMDDhhmmsscc + a GMT offset byte) as xorriso's 16-digit GMT timestring, or undefined when
+ * unset. GRUB's `search --fs-uuid` looks for exactly this string, so a remastered ISO keeps its base's.
+ */
+export function pvdDate(pvd: Buffer, offset: number): string | undefined {
+  const digits = pvd.toString('latin1', offset, offset + 16);
+  if (!/^\d{16}$/.test(digits) || /^0+$/.test(digits)) return undefined;
+  const tzQuarters = pvd.readInt8(offset + 16);
+  if (tzQuarters === 0) return digits;
+  const t = Date.UTC(
+    +digits.slice(0, 4),
+    +digits.slice(4, 6) - 1,
+    +digits.slice(6, 8),
+    +digits.slice(8, 10),
+    +digits.slice(10, 12),
+    +digits.slice(12, 14),
+  );
+  const d = new Date(t - tzQuarters * 15 * 60 * 1000);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}${digits.slice(14)}`;
 }

@@ -92,7 +92,9 @@ export interface ModifyOptions {
   outdev: string;
   map: readonly MapEntry[];
   remove?: readonly string[];
-  /** Volume dates fixed for reproducible output (seconds since the epoch). */
+  /** The base's volume modification date (16 digits, GMT): kept so GRUB's search --fs-uuid still finds it. */
+  volumeUuid?: string | undefined;
+  /** SOURCE_DATE_EPOCH: every file date fixed, for reproducible output. */
   sourceDateEpoch?: number | undefined;
 }
 
@@ -106,10 +108,9 @@ export function modifyArgs(o: ModifyOptions): string[] {
   for (const m of [...o.map].sort((a, b) => a.target.localeCompare(b.target))) {
     args.push('-map', m.source, m.target);
   }
-  if (o.sourceDateEpoch !== undefined) {
-    const stamp = xorrisoDate(o.sourceDateEpoch);
-    args.push('-volume_date', 'c', stamp, '-volume_date', 'm', stamp, '-volume_date', 'uuid', stamp);
-  }
+  if (o.volumeUuid !== undefined) args.push('-volume_date', 'uuid', o.volumeUuid);
+  else if (o.sourceDateEpoch !== undefined) args.push('-volume_date', 'uuid', xorrisoDate(o.sourceDateEpoch));
+  if (o.sourceDateEpoch !== undefined) args.push('-volume_date', 'all_file_dates', xorrisoDate(o.sourceDateEpoch));
   args.push('-boot_image', 'any', 'replay', '-padding', 'included', '-commit');
   return args;
 }

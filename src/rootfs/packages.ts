@@ -82,4 +82,15 @@ export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io:
 }
 
 /** Paths (relative to the root) that only hold caches of the build: dropped from the new layer. */
-export const BUILD_LEFTOVERS = ['var/lib/apt/lists', 'var/cache/apt', 'tmp', 'var/tmp', 'root/.cache'];
+// The install's own logs go too: they differ on every run and would make the output unreproducible.
+export const BUILD_LEFTOVERS = [
+  'var/lib/apt/lists',
+  'var/cache/apt',
+  'tmp',
+  'var/tmp',
+  'root/.cache',
+  'var/log/apt',
+  'var/log/dpkg.log',
+  'var/log/alternatives.log',
+  'var/cache/ldconfig/aux-cache',
+];

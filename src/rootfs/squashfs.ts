@@ -78,7 +78,9 @@ export function mksquashfsArgs(o: MksquashfsOptions): string[] {
   return args;
 }
 
-export const mksquashfs = (o: MksquashfsOptions, io: RunOptions = {}) => run('mksquashfs', mksquashfsArgs(o), io);
+// mksquashfs refuses SOURCE_DATE_EPOCH in its environment together with -all-time: the flags say it explicitly.
+export const mksquashfs = (o: MksquashfsOptions, io: RunOptions = {}) =>
+  run('mksquashfs', mksquashfsArgs(o), { ...io, unsetEnv: ['SOURCE_DATE_EPOCH'] });
 
 export interface UnsquashfsOptions {
   image: string;

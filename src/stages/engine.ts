@@ -1,11 +1,12 @@
 // Engine: install docker or podman (and the decompressor) into the root in a chroot; nothing is started.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { withChroot } from '../rootfs/chroot.js';
+import { stripOverlayXattrs } from '../rootfs/xattrs.js';
 import { aptInstall, aptInstallOffline, BUILD_LEFTOVERS, engineBinaries, OFFLINE_DEBS, packagesFor } from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
@@ -49,6 +50,7 @@ export const engine: Stage = {
     await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
     await ctx.mounts.unwind();
     await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
+    if (ctx.facts.mode === 'layer') await stripOverlayXattrs(need(ctx.facts.layerRoot, 'layer root'), { signal: ctx.signal });
     task.output = ctx.facts.installedPackages.join(' ');
   },
 };
@@ -60,7 +62,9 @@ export const engine: Stage = {
 export async function dropLeftovers(root: string, wholeDirs: boolean): Promise<void> {
   for (const rel of BUILD_LEFTOVERS) {
     const dir = join(root, rel);
-    if (wholeDirs) {
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st) continue;
+    if (wholeDirs || !st.isDirectory()) {
       await rm(dir, { recursive: true, force: true });
       continue;
     }

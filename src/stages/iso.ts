@@ -62,6 +62,7 @@ export const iso: Stage = {
           indev: base.iso,
           outdev: partial,
           map: [...map].map(([target, source]) => ({ source, target })),
+          volumeUuid: base.volumeUuid,
           sourceDateEpoch: ctx.config.sourceDateEpoch,
         },
         {

@@ -7,8 +7,14 @@ import { run, toolPackages } from '../exec/run.js';
 import { which } from '../exec/which.js';
 import type { Stage } from '../pipeline/context.js';
 
-export function requiredTools(c: { verify: readonly string[]; compression: { kind: string } }): string[] {
-  const tools = ['xorriso', 'mksquashfs', 'unsquashfs', 'mount', 'umount', 'chroot', 'findmnt'];
+export function requiredTools(c: {
+  verify: readonly string[];
+  compression: { kind: string };
+  images?: readonly { kind: string }[];
+  podmanStore?: string;
+}): string[] {
+  const tools = ['xorriso', 'mksquashfs', 'unsquashfs', 'mount', 'umount', 'chroot', 'findmnt', 'getfattr', 'setfattr'];
+  if (c.podmanStore === 'ready' || c.images?.some((i) => i.kind === 'skopeo')) tools.push('skopeo');
   if (c.compression.kind === 'zstd') tools.push('zstd');
   if (c.compression.kind === 'xz') tools.push('xz');
   if (c.verify.length > 0) tools.push('qemu-system-x86_64');

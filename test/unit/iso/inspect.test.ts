@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../../../src/errors.js';
 import { bootSetup, classify } from '../../../src/iso/inspect.js';
+import { pvdDate } from '../../../src/iso/probe.js';
 import type { IsoReport } from '../../../src/iso/xorriso.js';
 
 function report(paths: string[]): IsoReport {
@@ -72,4 +73,14 @@ test('bootSetup: an appended EFI partition (Ubuntu shape) counts as UEFI', () =>
     },
   });
   assert.deepEqual([b.bios, b.uefi, b.hybrid, b.gpt, b.appendedEfiPartition], [true, true, true, true, true]);
+});
+
+test('pvdDate: the volume modification date as GRUB sees it (GMT), or nothing when unset', () => {
+  const pvd = Buffer.alloc(2048);
+  pvd.write('2024010112000000', 830, 'latin1');
+  pvd.writeInt8(0, 846);
+  assert.equal(pvdDate(pvd, 830), '2024010112000000');
+  pvd.writeInt8(8, 846); // +02:00
+  assert.equal(pvdDate(pvd, 830), '2024010110000000');
+  assert.equal(pvdDate(Buffer.alloc(2048, 0x30), 830), undefined);
 });

@@ -105,6 +105,14 @@ test('modifyArgs fixes volume dates for SOURCE_DATE_EPOCH', () => {
   assert.ok(args.includes('-volume_date'));
   assert.equal(args[args.indexOf('uuid') + 1], '2023111422132000');
   assert.equal(xorrisoDate(0), '1970010100000000');
+  assert.deepEqual(args.slice(args.indexOf('all_file_dates') - 1, args.indexOf('all_file_dates') + 2), [
+    '-volume_date',
+    'all_file_dates',
+    '2023111422132000',
+  ]);
+  // The base's volume UUID wins over SOURCE_DATE_EPOCH: GRUB may search for it.
+  const keep = modifyArgs({ indev: 'a', outdev: 'b', map: [], volumeUuid: '2024010100000000', sourceDateEpoch: 1700000000 });
+  assert.equal(keep[keep.indexOf('uuid') + 1], '2024010100000000');
 });
 
 test('extractArgs', () => {

@@ -1,0 +1,49 @@
+// Same inputs + SOURCE_DATE_EPOCH = the same ISO, byte for byte (engine from apt, a rootfs image, layer mode).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
+import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { cli, fixtureIso } from '../helpers/fixture.js';
+
+async function sha256(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20 * 60 * 1000 }, async () => {
+  const base = await fixtureIso();
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-repro-'));
+  const rootfs = join(dir, 'rootfs.tar');
+  await writeBusyboxRootfs(rootfs, { mtime: 0 });
+  const sums: string[] = [];
+  for (const n of [1, 2]) {
+    const out = join(dir, `out${n}.iso`);
+    const r = cli(
+      [
+        'build',
+        '--iso',
+        base,
+        '--out',
+        out,
+        '--engine',
+        'docker',
+        '--image',
+        `rootfs:${rootfs}=demo/busybox:1.0`,
+        '--verify',
+        'none',
+        '-q',
+      ],
+      {
+        SOURCE_DATE_EPOCH: '1700000000',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    sums.push(await sha256(out));
+  }
+  assert.equal(sums[0], sums[1]);
+});
