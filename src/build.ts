@@ -1,6 +1,7 @@
 // build(): the whole pipeline as a library call; the stage list is the program's table of contents.
 import { rm } from 'node:fs/promises';
 import type { BuildConfig } from './config/types.js';
+import { requireRoot } from './stages/preflight.js';
 import type { PayloadManifest } from './images/manifest.js';
 import type { StageTiming, VerifyOutcome } from './pipeline/context.js';
 import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
@@ -70,6 +71,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
     if (error instanceof Error) r.error = { message: error.message, hint: (error as { hint?: string }).hint };
     return r;
   };
+  requireRoot('remaster build');
   await ws.open();
   try {
     await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream });

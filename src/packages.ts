@@ -3,7 +3,6 @@
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BuildConfig } from './config/types.js';
-import { UsageError } from './errors.js';
 import type { Compression } from './images/manifest.js';
 import type { Stage } from './pipeline/context.js';
 import { need } from './pipeline/context.js';
@@ -12,6 +11,7 @@ import { Workspace } from './pipeline/workspace.js';
 import { withChroot } from './rootfs/chroot.js';
 import { aptDownload, packagesFor } from './rootfs/packages.js';
 import { inspect } from './stages/inspect.js';
+import { requireRoot } from './stages/preflight.js';
 import { rootfs } from './stages/rootfs.js';
 import type { Engine } from './units/render.js';
 
@@ -61,8 +61,7 @@ const fetchDebs: Stage = {
 };
 
 export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPackagesResult> {
-  if (process.getuid?.() !== 0)
-    throw new UsageError('remaster packages fetch must run as root (it mounts the base root and chroots into it)');
+  requireRoot('remaster packages fetch');
   const config: BuildConfig = Object.freeze({
     iso: resolve(o.iso),
     out: resolve(o.outDir),

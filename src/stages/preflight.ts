@@ -31,15 +31,20 @@ export function xorrisoVersionOk(versionLine: string): boolean {
 
 const GiB = 1024 ** 3;
 
+/** Before the workspace is even created: the build mounts and chroots, which only root may do. */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new UsageError(`${what} must run as root (it loop-mounts the root filesystem and chroots into it)`, {
+      hint: 'run it with sudo, or in the docker-compose builder service',
+    });
+  }
+}
+
 export const preflight: Stage = {
   title: 'Preflight: privileges, tools, paths, free space',
   async run(ctx, task) {
     const c = ctx.config;
-    if (process.getuid?.() !== 0) {
-      throw new UsageError('remaster build must run as root (it loop-mounts the ISO and chroots into its root filesystem)', {
-        hint: 'run it with sudo, or in the docker-compose builder service',
-      });
-    }
+    requireRoot('remaster build');
     const missing: string[] = [];
     for (const tool of requiredTools(c)) if (!(await which(tool))) missing.push(tool);
     if (missing.length > 0) {
