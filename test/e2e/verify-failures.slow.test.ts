@@ -12,17 +12,11 @@ import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import type { VerifyOutcome } from '../../src/pipeline/context.js';
 import { Workspace } from '../../src/pipeline/workspace.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
+import { editLayer, extract, mapOver as mapOnto, tool } from '../helpers/iso-surgery.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-vfail-'));
 const good = join(dir, 'good.iso');
 const IMAGE = 'demo/busybox:1.0';
-
-/** Run a tool for test set-up; throws with its stderr when it fails. */
-function tool(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return `${r.stdout}${r.stderr}`;
-}
 
 /** qemu processes started for this file's ISOs or evidence (the machine may run others). */
 function ourQemus(): string[] {
@@ -37,13 +31,9 @@ function elToritoPlatforms(iso: string): string[] {
     .flatMap((l) => /^El Torito boot img :\s+\d+\s+(\S+)/.exec(l)?.[1] ?? []);
 }
 
-function extract(iso: string, isoPath: string, to: string): void {
-  tool('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', isoPath, to]);
-}
-
 /** A copy of the good ISO with one file replaced; every boot record is replayed unchanged. */
 function mapOver(file: string, isoPath: string, out: string): void {
-  tool('xorriso', ['-indev', good, '-outdev', out, '-map', file, isoPath, '-boot_image', 'any', 'replay']);
+  mapOnto(good, file, isoPath, out);
 }
 
 interface VerifyRun {
@@ -215,21 +205,14 @@ test('root squashfs missing its last MiB (tables gone): live-boot cannot mount i
 });
 
 test('image archive deleted from the payload layer: the loader fails, verify quotes its FAILED line', { timeout: 20 * 60 * 1000 }, () => {
-  const layer = join(dir, 'remaster.squashfs');
-  const tree = join(dir, 'remaster-tree');
-  extract(good, '/live/remaster.squashfs', layer);
-  tool('unsquashfs', ['-no-progress', '-d', tree, layer]);
-  rmSync(layer);
-  const images = join(tree, 'var/lib/remaster/images');
-  const archives = readdirSync(images).filter((f) => f.endsWith('.tar.zst'));
-  assert.equal(archives.length, 1);
-  for (const a of archives) rmSync(join(images, a));
-  // Same compression and block size as remaster writes (the level only changes how long this takes).
-  tool('mksquashfs', [tree, layer, '-comp', 'zstd', '-Xcompression-level', '3', '-b', '1M', '-noappend', '-no-progress', '-quiet']);
-  rmSync(tree, { recursive: true, force: true });
   const bad = join(dir, 'no-archive.iso');
-  mapOver(layer, '/live/remaster.squashfs', bad);
-  rmSync(layer, { force: true });
+  let archives: string[] = [];
+  editLayer(good, dir, bad, (tree) => {
+    const images = join(tree, 'var/lib/remaster/images');
+    archives = readdirSync(images).filter((f) => f.endsWith('.tar.zst'));
+    assert.equal(archives.length, 1);
+    for (const a of archives) rmSync(join(images, a));
+  });
 
   const run = verify('no-archive', bad, 'bios', false);
   assert.equal(run.status, 1, run.stderr.slice(-3000));
