@@ -5,6 +5,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type BuildReport, build, reportOf } from '../build.js';
 import { parseMedia, parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
 import { defaultCacheDir } from '../config/paths.js';
+import type { BuildConfig } from '../config/types.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
 import { ensureDebianLiveIso } from '../fixture/debian-live.js';
@@ -129,6 +130,11 @@ async function buildCmd(argv: string[], signal: AbortSignal): Promise<number> {
   if (positionals.length > 0)
     throw new UsageError(`remaster build: unexpected argument "${positionals[0]}"`, { hint: 'the base ISO goes after --iso' });
   const config = toBuildConfig(rawFromFlags(values));
+  return runBuild(config, values, signal);
+}
+
+/** Build, print the report (JSON on stdout with --json, even for a failed build), return the exit code. */
+async function runBuild(config: BuildConfig, values: Values, signal: AbortSignal): Promise<number> {
   const report = await build(config, {
     renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
     signal,
@@ -293,18 +299,7 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
     ...(s(values.accel) ? { accel: s(values.accel) } : {}),
     cacheDir,
   });
-  const report = await build(config, {
-    renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
-    signal,
-    stream: process.stderr,
-  }).catch((e: unknown) => {
-    // With --json, CI still gets the report of a failed build on stdout; the error lines go to stderr.
-    const partial = reportOf(e);
-    if (values.json === true && partial) printBuildReport(partial, true);
-    throw e;
-  });
-  printBuildReport(report, values.json === true);
-  return report.ok ? ExitCode.ok : ExitCode.failed;
+  return runBuild(config, values, signal);
 }
 
 async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number> {

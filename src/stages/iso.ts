@@ -98,6 +98,7 @@ export const publish: Stage = {
     const out = resolve(ctx.config.out);
     await rename(o.path, out);
     ctx.facts.output = { ...o, path: out };
+    await recordChecksum(out, o.sha256);
     task.output = `${out} (${(o.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 ${o.sha256.slice(0, 16)}...)`;
   },
 };
@@ -116,4 +117,18 @@ export async function cleanupOutput(out: string, error: unknown): Promise<string
   }
   await rm(partial, { force: true });
   return undefined;
+}
+
+/** SHA256SUMS beside the ISO (sha256sum -c format): one line per ISO name, replaced when rebuilt. */
+export function updateSha256Sums(text: string, name: string, sha256: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() && l.replace(/^[0-9a-f]{64}\s+\*?/, '') !== name);
+  return `${[...lines, `${sha256}  ${name}`].sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join('\n')}\n`;
+}
+
+async function recordChecksum(out: string, sha256: string): Promise<void> {
+  const file = join(dirname(out), 'SHA256SUMS');
+  const before = await readFile(file, 'utf8').catch(() => '');
+  const tmp = `${file}.remaster-partial`;
+  await writeFile(tmp, updateSha256Sums(before, basename(out), sha256));
+  await rename(tmp, file);
 }

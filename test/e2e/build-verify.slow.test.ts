@@ -3,7 +3,7 @@
 // OVMF, and check from inside the guest that the engine holds both images with the IDs in the manifest and
 // that the app answers on its port.
 import assert from 'node:assert/strict';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -69,6 +69,7 @@ for (const { name, engine, verify, podmanStore } of cases) {
     assert.equal(report.ok, true);
     assert.equal(report.mode, 'layer');
     assert.equal(report.output?.path, out);
+    assert.match(readFileSync(join(dir, 'SHA256SUMS'), 'utf8'), new RegExp(`^${report.output?.sha256}  ${name}\\.iso$`, 'm'));
     assert.ok(existsSync(out));
     assert.deepEqual(
       readdirSync(dir).filter((f) => f.includes('remaster-partial') || f.endsWith('.unverified')),

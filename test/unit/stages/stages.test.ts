@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../../../src/errors.js';
-import { partialPath, unverifiedPath } from '../../../src/stages/iso.js';
+import { partialPath, unverifiedPath, updateSha256Sums } from '../../../src/stages/iso.js';
 import { requiredTools, xorrisoVersionOk } from '../../../src/stages/preflight.js';
 import { chooseMode } from '../../../src/stages/rootfs.js';
 import { layerIsoPath } from '../../../src/stages/squash.js';
@@ -33,4 +33,15 @@ test('preflight: xorriso version gate and tool list', () => {
   assert.equal(xorrisoVersionOk('xorriso 1.6.0'), true);
   assert.ok(requiredTools({ verify: ['bios'], compression: { kind: 'zstd' } }).includes('qemu-system-x86_64'));
   assert.ok(!requiredTools({ verify: [], compression: { kind: 'none' } }).includes('zstd'));
+});
+
+test('SHA256SUMS beside the ISO: one line per ISO, replaced on rebuild, sorted by name', () => {
+  const a = 'a'.repeat(64);
+  const b = 'b'.repeat(64);
+  const c = 'c'.repeat(64);
+  const first = updateSha256Sums('', 'site1.iso', a);
+  assert.equal(first, `${a}  site1.iso\n`);
+  const second = updateSha256Sums(first, 'site0.iso', b);
+  assert.equal(second, `${b}  site0.iso\n${a}  site1.iso\n`);
+  assert.equal(updateSha256Sums(second, 'site1.iso', c), `${b}  site0.iso\n${c}  site1.iso\n`);
 });
