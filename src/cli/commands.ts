@@ -6,6 +6,7 @@ import { type BuildReport, build, reportOf } from '../build.js';
 import { parseMedia, parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
 import { defaultCacheDir } from '../config/paths.js';
 import type { BuildConfig } from '../config/types.js';
+import { doctorReport, runChecks } from '../doctor.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
 import { ensureDebianLiveIso } from '../fixture/debian-live.js';
@@ -62,8 +63,18 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
       return demoCmd(rest, signal);
     case 'packages':
       return packagesCmd(rest, signal);
+    case 'doctor': {
+      const { values } = parse(rest, { json: { type: 'boolean' } }, 'doctor');
+      if (values.help) return help('doctor');
+      const checks = await runChecks(signal);
+      const r = doctorReport(checks);
+      process.stdout.write(values.json ? `${JSON.stringify({ ok: r.ok, checks }, null, 2)}\n` : r.text);
+      return r.ok ? ExitCode.ok : ExitCode.failed;
+    }
     default:
-      throw new UsageError(`unknown command "${verb}"`, { hint: 'commands: build, inspect, verify, demo (remaster --help)' });
+      throw new UsageError(`unknown command "${verb}"`, {
+        hint: 'commands: build, inspect, verify, packages, doctor, demo (remaster --help)',
+      });
   }
 }
 

@@ -14,6 +14,7 @@ Usage:
   remaster inspect <iso> [--json]
   remaster verify <iso> --engine docker|podman --expect <name:tag> [...] [--firmware bios|uefi|all]
   remaster packages fetch --engine docker|podman --iso <base.iso> --out <folder>
+  remaster doctor [--json]
   remaster demo [--engine docker|podman]
 
 Run "remaster <command> --help" for the options and examples of each command.
@@ -65,6 +66,9 @@ ${EXIT}`,
 Downloads the engine packages and every dependency the base's root lacks, for the base's release and
 architecture, into <folder> (with packages.json). On a machine without network:
   remaster build --packages <folder> ...
+${EXIT}`,
+  doctor: `remaster doctor [--json]: the tools, versions, privileges and accelerator remaster would use,
+and the apt-get command that installs whatever is missing. Exit 0 when nothing is missing, 1 otherwise.
 ${EXIT}`,
   demo: `remaster demo [--engine docker|podman] [--out <path>] [--verify bios|uefi|all|none]
 Builds a small Debian live base ISO from Debian packages (cached), a busybox image without any registry,
