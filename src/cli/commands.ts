@@ -5,6 +5,8 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type BuildReport, build, reportOf } from '../build.js';
 import { parseMedia, parseVerify, type RawConfig, readConfigFile, toBuildConfig } from '../config/load.js';
 import { defaultCacheDir } from '../config/paths.js';
+import { jsonSchema } from '../config/schema.js';
+import { isUserKey, setUserDefault, USER_KEYS, userDefaults, userStore } from '../config/user.js';
 import type { BuildConfig } from '../config/types.js';
 import { doctorReport, runChecks } from '../doctor.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -63,6 +65,11 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
       return demoCmd(rest, signal);
     case 'packages':
       return packagesCmd(rest, signal);
+    case 'schema':
+      process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+      return ExitCode.ok;
+    case 'config':
+      return configCmd(rest);
     case 'doctor': {
       const { values } = parse(rest, { json: { type: 'boolean' } }, 'doctor');
       if (values.help) return help('doctor');
@@ -73,7 +80,7 @@ export async function main(argv: string[], signal: AbortSignal): Promise<number>
     }
     default:
       throw new UsageError(`unknown command "${verb}"`, {
-        hint: 'commands: build, inspect, verify, packages, doctor, demo (remaster --help)',
+        hint: 'commands: build, inspect, verify, packages, doctor, config, schema, demo (remaster --help)',
       });
   }
 }
@@ -105,8 +112,8 @@ const buildOptions = {
 } as const;
 
 /** Flags win over the config file, key by key. */
-export function rawFromFlags(values: Values): RawConfig {
-  const raw: RawConfig = values.config ? readConfigFile(String(values.config)) : {};
+export function rawFromFlags(values: Values, defaults: RawConfig = userDefaults()): RawConfig {
+  const raw: RawConfig = { ...defaults, ...(values.config ? readConfigFile(String(values.config)) : {}) };
   const set = <K extends keyof RawConfig>(k: K, v: unknown) => {
     if (v !== undefined) raw[k] = v;
   };
@@ -311,6 +318,40 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
     cacheDir,
   });
   return runBuild(config, values, signal);
+}
+
+function configCmd(argv: string[]): number {
+  const [sub, key, value, extra] = argv;
+  const store = userStore();
+  switch (sub) {
+    case 'list':
+      for (const [k, spec] of Object.entries(USER_KEYS)) {
+        const v = store.get(k as keyof typeof USER_KEYS);
+        process.stdout.write(`${k}=${v ?? ''}${v === undefined ? `  (unset: ${spec.doc})` : ''}\n`);
+      }
+      process.stdout.write(`# ${store.path}\n`);
+      return ExitCode.ok;
+    case 'get':
+      if (!key || value !== undefined || !isUserKey(key))
+        throw new UsageError('usage: remaster config get <key>', { hint: `keys: ${Object.keys(USER_KEYS).join(', ')}` });
+      process.stdout.write(`${store.get(key) ?? ''}\n`);
+      return ExitCode.ok;
+    case 'set':
+      if (!key || value === undefined || extra !== undefined)
+        throw new UsageError('usage: remaster config set <key> <value>', { hint: `keys: ${Object.keys(USER_KEYS).join(', ')}` });
+      setUserDefault(store, key, value);
+      return ExitCode.ok;
+    case 'unset':
+      if (!key || !isUserKey(key))
+        throw new UsageError('usage: remaster config unset <key>', { hint: `keys: ${Object.keys(USER_KEYS).join(', ')}` });
+      store.delete(key);
+      return ExitCode.ok;
+    default:
+      if (sub === undefined || sub === '--help' || sub === '-h') return help('config');
+      throw new UsageError(`unknown config command "${sub}"`, {
+        hint: 'remaster config list | get <key> | set <key> <value> | unset <key>',
+      });
+  }
 }
 
 async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number> {

@@ -15,6 +15,8 @@ Usage:
   remaster verify <iso> --engine docker|podman --expect <name:tag> [...] [--firmware bios|uefi|all]
   remaster packages fetch --engine docker|podman --iso <base.iso> --out <folder>
   remaster doctor [--json]
+  remaster config list | get <key> | set <key> <value> | unset <key>
+  remaster schema > remaster.schema.json
   remaster demo [--engine docker|podman]
 
 Run "remaster <command> --help" for the options and examples of each command.
@@ -66,6 +68,12 @@ ${EXIT}`,
 Downloads the engine packages and every dependency the base's root lacks, for the base's release and
 architecture, into <folder> (with packages.json). On a machine without network:
   remaster build --packages <folder> ...
+${EXIT}`,
+  config: `remaster config list | get <key> | set <key> <value> | unset <key>
+User defaults (flags and the config file win over them): cacheDir, engine, verify, accel.
+Stored in ~/.config/remaster/config.json (REMASTER_CONFIG_DIR moves it).
+Example:
+  remaster config set engine podman
 ${EXIT}`,
   doctor: `remaster doctor [--json]: the tools, versions, privileges and accelerator remaster would use,
 and the apt-get command that installs whatever is missing. Exit 0 when nothing is missing, 1 otherwise.

@@ -9,35 +9,16 @@ import type { RegistryAuth } from '../images/skopeo.js';
 import type { Engine } from '../units/render.js';
 import { type RunSettings, validateRun } from '../units/run-units.js';
 import { defaultCacheDir } from './paths.js';
+import { type ConfigKey, SCHEMA } from './schema.js';
 import type { Accel, BuildConfig, Firmware, Media, RootfsMode } from './types.js';
 
-/** The keys a config file may hold, with their types (also the documentation of the file format). */
-export const CONFIG_KEYS = {
-  iso: 'path of the base ISO',
-  out: 'path of the ISO to write',
-  engine: '"docker" or "podman"',
-  images:
-    'list of image sources: "app.tar", "docker-archive:app.tar[=name:tag]", "rootfs:root.tar=name:tag", "docker://registry/app:1", "oci-archive:app.tar=name:tag", "oci:dir[:tag]=name:tag", "docker-daemon:app:1", or {source, ref, cmd, tlsVerify}',
-  verify: '"none", "bios", "uefi", "all", or a list of firmwares',
-  verifyMedia: '"cdrom" (default), "usb", "all", or a list of media to boot from under each firmware',
-  evidenceDir: 'where verification evidence goes (default <work dir>/verify)',
-  compression: '"zstd" (default), "gzip", "xz" or "none"',
-  compressionLevel: 'compressor level (zstd 1-22, gzip/xz 1-9)',
-  rootfsMode: '"auto" (default), "layer" or "rebuild"',
-  extraPackages: 'more Debian packages to install with the engine',
-  packages: 'folder of .debs made by remaster packages fetch: install the engine offline',
-  deleteAfterLoad: 'delete each archive once loaded (default false)',
-  podmanStore: '"load" (default): podman loads the archives at boot; "ready": a read-only image store on the medium, nothing to load',
-  tmpfsSize: 'size of the engine store tmpfs on a live root (default "75%")',
-  accel: '"auto" (default), "kvm" or "tcg"',
-  verifyTimeout: 'seconds to wait for the guest report',
-  registryAuthFile: 'containers auth.json for registry sources (credentials themselves only via environment)',
-  cacheDir: 'cache directory',
-  workDir: 'work directory',
-  keepWork: 'keep the work directory after a successful build',
-} as const;
+/** The keys a config file may hold, with their documentation (from the one schema table). */
+export const CONFIG_KEYS: Record<ConfigKey, string> = Object.fromEntries(Object.entries(SCHEMA).map(([k, v]) => [k, v.doc])) as Record<
+  ConfigKey,
+  string
+>;
 
-export type RawConfig = Partial<Record<keyof typeof CONFIG_KEYS, unknown>>;
+export type RawConfig = Partial<Record<ConfigKey, unknown>>;
 
 export function readConfigFile(path: string): RawConfig {
   if (!existsSync(path)) throw new UsageError(`config file ${path} does not exist`, { hint: 'check the -c path' });

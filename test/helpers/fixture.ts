@@ -1,5 +1,8 @@
 // The cached Debian live fixture ISO (built from Debian packages on first use) and small helpers for CLI tests.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config/paths.js';
 import { ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
 import { CLI } from './paths.js';
@@ -20,10 +23,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/** An empty user-defaults folder, so a developer's `remaster config set` never changes what tests see. */
+const CONFIG_DIR = mkdtempSync(join(tmpdir(), 'remaster-userconf-'));
+
 export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60 * 60 * 1000): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...process.env, REMASTER_CONFIG_DIR: CONFIG_DIR, ...env },
     timeout: timeoutMs,
     maxBuffer: 64 * 1024 * 1024,
   });
