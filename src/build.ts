@@ -41,6 +41,8 @@ export interface BuildOptions {
   renderer?: RendererChoice;
   signal?: AbortSignal;
   stream?: NodeJS.WriteStream;
+  /** Every stage event and progress line, timestamped by the caller (--log-file). */
+  log?: (line: string) => void;
 }
 
 /** A failed build still has a report (what ran, for how long, what verification saw): it rides on the error. */
@@ -74,7 +76,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
   requireRoot('remaster build');
   await ws.open();
   try {
-    await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream });
+    await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream, log: o.log });
   } catch (e) {
     const aside = await cleanupOutput(config.out, e);
     const r = report(false, e);

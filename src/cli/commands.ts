@@ -1,4 +1,5 @@
 // The verbs: parse argv strictly, run, print results; errors propagate to main.ts which prints them.
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -109,6 +110,7 @@ const buildOptions = {
   'keep-work': { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  'log-file': { type: 'string' },
 } as const;
 
 /** Flags win over the config file, key by key. */
@@ -153,16 +155,21 @@ async function buildCmd(argv: string[], signal: AbortSignal): Promise<number> {
 
 /** Build, print the report (JSON on stdout with --json, even for a failed build), return the exit code. */
 async function runBuild(config: BuildConfig, values: Values, signal: AbortSignal): Promise<number> {
+  const logFile = s(values['log-file']);
+  const log = logFile ? createWriteStream(resolve(logFile), { flags: 'a' }) : undefined;
   const report = await build(config, {
     renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
     signal,
     stream: process.stderr,
-  }).catch((e: unknown) => {
-    // With --json, CI still gets the report of a failed build on stdout; the error lines go to stderr.
-    const partial = reportOf(e);
-    if (values.json === true && partial) printBuildReport(partial, true);
-    throw e;
-  });
+    ...(log ? { log: (line: string) => log.write(`${new Date().toISOString()} ${line}\n`) } : {}),
+  })
+    .catch((e: unknown) => {
+      // With --json, CI still gets the report of a failed build on stdout; the error lines go to stderr.
+      const partial = reportOf(e);
+      if (values.json === true && partial) printBuildReport(partial, true);
+      throw e;
+    })
+    .finally(() => log?.end());
   printBuildReport(report, values.json === true);
   return report.ok ? ExitCode.ok : ExitCode.failed;
 }

@@ -43,7 +43,9 @@ Options:
   --accel auto|kvm|tcg, --verify-timeout <seconds>
   --cache-dir, --work-dir <dir>, --keep-work
   --json                     print the build report as JSON on stdout
-  -q, --quiet, --debug
+  --log-file <file>          append every stage event and progress line, timestamped
+  -q, --quiet, --debug       progress goes to stderr: live when on a terminal, plain timestamped
+                             lines in CI or when piped (NO_COLOR is respected)
 
 Examples:
   remaster build --iso debian-live-12.iso --out app.iso --engine docker --image app.tar

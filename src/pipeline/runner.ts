@@ -2,7 +2,7 @@
 import { Listr, ListrLogger, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
 import { InterruptedError } from '../errors.js';
 import { MountStack } from '../rootfs/mounts.js';
-import type { BuildContext, Facts, Stage } from './context.js';
+import type { BuildContext, Facts, Stage, StageTask } from './context.js';
 import type { Workspace } from './workspace.js';
 
 export type RendererChoice = 'fancy' | 'plain' | 'quiet';
@@ -12,6 +12,8 @@ export interface RunStagesOptions {
   signal: AbortSignal;
   /** Where progress goes (stderr when stdout carries JSON). */
   stream?: NodeJS.WriteStream | undefined;
+  /** Every stage event and progress line, whatever the renderer shows (--log-file). */
+  log?: ((line: string) => void) | undefined;
 }
 
 export function chooseRenderer(o: { quiet?: boolean | undefined; env?: NodeJS.ProcessEnv; isTTY?: boolean | undefined }): RendererChoice {
@@ -34,16 +36,26 @@ export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: 
       title: stage.title,
       skip: () => {
         const why = stage.skip?.(ctx);
-        if (why) ctx.timings.push({ stage: stage.title, seconds: 0, skipped: why });
+        if (why) {
+          ctx.timings.push({ stage: stage.title, seconds: 0, skipped: why });
+          o.log?.(`skip  ${stage.title}: ${why}`);
+        }
         return why ?? false;
       },
-      task: async (_: unknown, task: { output: string; title: string }) => {
+      task: async (_: unknown, task: StageTask) => {
         if (ctx.signal.aborted) throw new InterruptedError('interrupted');
         const t0 = performance.now();
+        o.log?.(`start ${stage.title}`);
+        let failed: unknown;
         try {
-          await stage.run(ctx, task);
+          await stage.run(ctx, o.log ? logged(task, o.log) : task);
+        } catch (e) {
+          failed = e;
+          throw e;
         } finally {
-          ctx.timings.push({ stage: stage.title, seconds: round((performance.now() - t0) / 1000) });
+          const seconds = round((performance.now() - t0) / 1000);
+          ctx.timings.push({ stage: stage.title, seconds });
+          o.log?.(`${failed ? 'FAIL ' : 'done '} ${stage.title} (${seconds} s)${failed instanceof Error ? `: ${failed.message}` : ''}`);
         }
       },
     })),
@@ -70,6 +82,26 @@ export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: 
   } finally {
     await ctx.mounts.unwind();
   }
+}
+
+/** The task as the stage sees it, with every progress line and title change copied to the log. */
+function logged(task: StageTask, log: (line: string) => void): StageTask {
+  return {
+    get output() {
+      return task.output;
+    },
+    set output(line: string) {
+      log(`      ${line}`);
+      task.output = line;
+    },
+    get title() {
+      return task.title;
+    },
+    set title(t: string) {
+      log(`title ${t}`);
+      task.title = t;
+    },
+  };
 }
 
 function round(n: number): number {

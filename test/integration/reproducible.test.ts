@@ -1,7 +1,7 @@
 // Same inputs + SOURCE_DATE_EPOCH = the same ISO, byte for byte (engine from apt, a rootfs image, layer mode).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +23,7 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
   const sums: string[] = [];
   for (const n of [1, 2]) {
     const out = join(dir, `out${n}.iso`);
+    const log = join(dir, `build${n}.log`);
     const r = cli(
       [
         'build',
@@ -37,6 +38,8 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
         '--verify',
         'none',
         '-q',
+        '--log-file',
+        log,
       ],
       {
         SOURCE_DATE_EPOCH: '1700000000',
@@ -44,6 +47,11 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
     );
     assert.equal(r.status, 0, r.stderr.slice(-3000));
     sums.push(await sha256(out));
+    // --quiet silences the terminal, not the log file.
+    const text = readFileSync(log, 'utf8');
+    assert.match(text, /^\S+Z start Preflight/m);
+    assert.match(text, /^\S+Z skip  Boot the ISO in QEMU.*: verification off/m);
+    assert.match(text, /^\S+Z done  Publish the ISO \([\d.]+ s\)$/m);
   }
   assert.equal(sums[0], sums[1]);
 });
