@@ -50,8 +50,8 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
     // --quiet silences the terminal, not the log file.
     const text = readFileSync(log, 'utf8');
     assert.match(text, /^\S+Z start Preflight/m);
-    assert.match(text, /^\S+Z skip  Boot the ISO in QEMU.*: verification off/m);
-    assert.match(text, /^\S+Z done  Publish the ISO \([\d.]+ s\)$/m);
+    assert.match(text, /^\S+Z skip {2}Boot the ISO in QEMU.*: verification off/m);
+    assert.match(text, /^\S+Z done {2}Publish the ISO \([\d.]+ s\)$/m);
   }
   assert.equal(sums[0], sums[1]);
 });
