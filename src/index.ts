@@ -1,5 +1,5 @@
 // The library API: the same pipeline the CLI runs, with typed options and results.
-export { type BuildOptions, type BuildReport, build, buildStages } from './build.js';
+export { type BuildOptions, type BuildReport, build, buildStages, reportOf } from './build.js';
 export { readConfigFile, toBuildConfig } from './config/load.js';
 export { defaultCacheDir } from './config/paths.js';
 export type { BuildConfig, Firmware, RootfsMode } from './config/types.js';
