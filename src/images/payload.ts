@@ -72,7 +72,8 @@ async function fromSkopeo(spec: Extract<ImageSource, { kind: 'skopeo' }>, o: Pay
   await rm(tmp, { force: true });
   try {
     const digest = await withAuthFile(o.auth ?? {}, spec.transport === 'docker' ? registryHost(spec.source) : '', async (authFile) => {
-      const common = { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture };
+      const daemonHost = spec.transport === 'docker-daemon' ? process.env.DOCKER_HOST || undefined : undefined;
+      const common = { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture, daemonHost };
       await skopeoCopy({ source: spec.source, dest: tmp, ref, ...common }, { signal: o.signal });
       return skopeoDigest(spec.source, common, { signal: o.signal });
     });

@@ -21,6 +21,8 @@ export interface SkopeoCopyOptions {
   arch?: string | undefined;
   authFile?: string | undefined;
   tlsVerify?: boolean | undefined;
+  /** docker-daemon sources: the daemon's socket (DOCKER_HOST), else skopeo's default /var/run/docker.sock. */
+  daemonHost?: string | undefined;
 }
 
 export function copyArgs(o: SkopeoCopyOptions): string[] {
@@ -28,18 +30,20 @@ export function copyArgs(o: SkopeoCopyOptions): string[] {
   if (o.arch) args.push('--override-arch', o.arch, '--override-os', 'linux');
   if (o.authFile) args.push('--src-authfile', o.authFile);
   if (o.tlsVerify === false) args.push('--src-tls-verify=false');
+  if (o.daemonHost) args.push('--src-daemon-host', o.daemonHost);
   args.push(o.source, `docker-archive:${o.dest}:${o.ref}`);
   return args;
 }
 
 export function inspectArgs(
   source: string,
-  o: { authFile?: string | undefined; tlsVerify?: boolean | undefined; arch?: string | undefined },
+  o: { authFile?: string | undefined; tlsVerify?: boolean | undefined; arch?: string | undefined; daemonHost?: string | undefined },
 ): string[] {
   const args = ['--insecure-policy', 'inspect', '--format', '{{.Digest}}'];
   if (o.arch) args.push('--override-arch', o.arch, '--override-os', 'linux');
   if (o.authFile) args.push('--authfile', o.authFile);
   if (o.tlsVerify === false) args.push('--tls-verify=false');
+  if (o.daemonHost) args.push('--daemon-host', o.daemonHost);
   args.push(source);
   return args;
 }
@@ -122,7 +126,7 @@ export async function skopeoCopy(o: SkopeoCopyOptions, io: RunOptions = {}): Pro
 
 export async function skopeoDigest(
   source: string,
-  o: { authFile?: string | undefined; tlsVerify?: boolean | undefined; arch?: string | undefined },
+  o: { authFile?: string | undefined; tlsVerify?: boolean | undefined; arch?: string | undefined; daemonHost?: string | undefined },
   io: RunOptions = {},
 ): Promise<string | undefined> {
   const r = await run('skopeo', inspectArgs(source, o), { ...io, okCodes: [0, 1] });

@@ -1,7 +1,7 @@
 // Image sources through skopeo, against a real registry on loopback, OCI archives and OCI layouts.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -128,4 +128,30 @@ test('oci-archive and OCI layout sources: the recorded ID is the OCI config dige
     addImage({ kind: 'skopeo', transport: 'oci', source: `oci:${layout}:v1` }, opts()),
     (e: unknown) => e instanceof UsageError && /needs a name/.test(e.message),
   );
+});
+
+test('docker-daemon source through a docker-compatible API socket (podman system service), named by DOCKER_HOST', async () => {
+  const sock = join(dir, 'podman-api.sock');
+  const store = ['--root', join(dir, 'daemon-store'), '--runroot', join(dir, 'daemon-run'), '--storage-driver', 'vfs'];
+  execFileSync('podman', [...store, 'load', '-i', archive]);
+  const service = spawn('podman', [...store, 'system', 'service', '--time=0', `unix://${sock}`], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    const before = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${sock}`;
+    try {
+      const img = await addImage(
+        { kind: 'skopeo', transport: 'docker-daemon', source: 'docker-daemon:localhost/demo/busybox:1.0', ref: 'demo/busybox:1.0' },
+        opts(),
+      );
+      assert.equal(img.imageId, imageId);
+      assert.equal(img.source.kind, 'docker-daemon');
+      assert.match(img.source.digest, /^sha256:[0-9a-f]{64}$/);
+    } finally {
+      if (before === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = before;
+    }
+  } finally {
+    service.kill('SIGKILL');
+  }
 });
