@@ -101,6 +101,11 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
         hint: 'download the ISO again and check it against its published checksum',
       });
     }
+    if (sb.bytesUsed > f.bytes) {
+      throw new UsageError(`${iso}: ${f.path} is truncated: its superblock says ${sb.bytesUsed} bytes, the ISO holds ${f.bytes}`, {
+        hint: 'the ISO was built from a damaged root filesystem; rebuild it or use another base',
+      });
+    }
     rootfs.push({ path: f.path, compression: sb.compression, blockSize: sb.blockSize, bytes: f.bytes, lba: f.lba });
   }
   const result: InspectResult = {
