@@ -35,12 +35,13 @@ before(async () => {
 after(() => registry?.stop());
 
 const cases = [
-  { name: 'docker', engine: 'docker', verify: 'all', podmanStore: 'load' },
-  { name: 'podman', engine: 'podman', verify: 'all', podmanStore: 'load' },
-  { name: 'podman-ready', engine: 'podman', verify: 'bios', podmanStore: 'ready' },
+  { name: 'docker', engine: 'docker', verify: 'all', media: 'cdrom', podmanStore: 'load' },
+  { name: 'podman', engine: 'podman', verify: 'all', media: 'cdrom', podmanStore: 'load' },
+  // The ready store also proves the USB-stick attachment (the hybrid image as a disk).
+  { name: 'podman-ready', engine: 'podman', verify: 'bios', media: 'all', podmanStore: 'ready' },
 ] as const;
 
-for (const { name, engine, verify, podmanStore } of cases) {
+for (const { name, engine, verify, media, podmanStore } of cases) {
   test(`${name}: two sources and an app unit; boot (${verify}); images and app checked inside`, { timeout: 40 * 60 * 1000 }, async () => {
     const base = await fixtureIso();
     const out = join(dir, `${name}.iso`);
@@ -52,6 +53,7 @@ for (const { name, engine, verify, podmanStore } of cases) {
         out,
         engine,
         verify,
+        verifyMedia: media,
         podmanStore,
         images: [
           {
@@ -82,8 +84,8 @@ for (const { name, engine, verify, podmanStore } of cases) {
       ['rootfs', 'docker'],
     );
     assert.deepEqual(
-      report.verify.map((v) => v.firmware),
-      verify === 'all' ? ['bios', 'uefi'] : ['bios'],
+      report.verify.map((v) => `${v.firmware}/${v.media}`),
+      verify === 'all' ? ['bios/cdrom', 'uefi/cdrom'] : ['bios/cdrom', 'bios/usb'],
     );
     // Ready store: the images travel as a store on the medium, not as archives in the root layer.
     assert.equal(
