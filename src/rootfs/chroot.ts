@@ -81,8 +81,8 @@ async function bindResolvConf(root: string, mounts: MountStack): Promise<void> {
     await mkdir(join(dest, '..'), { recursive: true });
     await writeFile(dest, '');
   } else if (!st) {
-    // No file to bind over: create one in /run and point at it only for this session is not possible
-    // without touching /etc; resolution falls back to whatever apt's sources use (an IP mirror still works).
+    // No resolv.conf at all: creating one would leave a file in the new layer. apt then resolves nothing
+    // and fails with its own clear error (a mirror given by IP address still works).
     return;
   }
   await mounts.mount({ source: '/etc/resolv.conf', target: dest, bind: true });
