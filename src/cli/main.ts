@@ -4,16 +4,19 @@ import { ExitCode, isRemasterError, type RemasterError } from '../errors.js';
 import { main } from './commands.js';
 
 const controller = new AbortController();
-let interrupts = 0;
+let firstSignalAt = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    interrupts++;
-    if (interrupts === 1) {
+    if (firstSignalAt === 0) {
+      firstSignalAt = Date.now();
       process.stderr.write(`\nremaster: ${sig} received, stopping and undoing mounts (again to force)\n`);
       controller.abort(new Error(sig));
-    } else {
+    } else if (Date.now() - firstSignalAt > 2000) {
+      // A second signal from the user: leave now (a later run sweeps what is left mounted).
       process.exit(ExitCode.interrupted);
     }
+    // Within 2 s it is the same interrupt re-raised (signal-exit in a dependency re-sends it to this
+    // process, seen with strace): ignoring it is what lets the mounts be undone.
   });
 }
 
