@@ -13,9 +13,6 @@ export const CHROOT_ENV = {
   HOME: '/root',
 };
 
-/** Files we put into the root only for the duration of the session; removed again afterwards. */
-export const SESSION_FILES = ['usr/sbin/policy-rc.d'] as const;
-
 export interface ChrootSession {
   root: string;
   run(argv: readonly string[], io?: RunOptions): Promise<RunResult>;
