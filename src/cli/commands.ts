@@ -216,6 +216,20 @@ export function describeInspect(r: InspectResult): string {
     `checksum files: ${r.checksumFiles.join(', ') || 'none'}; boot menus: ${r.bootMenus.join(', ') || 'none'}`,
   ];
   if (r.moduleFile) lines.push(`layer order file: ${r.moduleFile}`);
+  if (r.initrd) {
+    const parts = r.initrd.parts.map((p) => `${p.compression} (${p.entries} entries)`).join(' + ');
+    lines.push(`initrd ${r.initrd.path}: ${parts}; boot scripts: ${r.initrd.bootScripts}`);
+  }
+  if (r.casper) {
+    const c = r.casper;
+    lines.push(
+      c.layered
+        ? `casper: layered, live chain top ${c.layerfsPath} (from the ${c.layerfsSource})`
+        : 'casper: single layer set (casper stacks every /casper/*.squashfs, sorted)',
+    );
+    if (c.menuLayerPaths.length > 0) lines.push(`  layerfs-path in boot menus: ${c.menuLayerPaths.join(', ')}`);
+    for (const src of c.installSources) lines.push(`  install source ${src.id}: ${src.path}${src.default ? ' (default)' : ''}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,10 +1,12 @@
 // What a base ISO is: flavor, boot setup, root filesystem layers, checksum files. Refuses unusable input.
 import { posix } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../exec/run.js';
 import { readSuperblock, type SquashCompression } from '../rootfs/squashfs.js';
+import { type InitrdContents, type InitrdPart, layerChain, parseDefaultLayer, readInitrd } from './initrd.js';
 import { ISO_SECTOR, probeIso } from './probe.js';
-import { type ElToritoImage, type IsoFile, type IsoReport, xorrisoReport } from './xorriso.js';
+import { type ElToritoImage, type IsoFile, type IsoReport, xorrisoExtract, xorrisoReport } from './xorriso.js';
 
 export type Flavor = 'debian-live' | 'ubuntu-casper';
 
@@ -30,6 +32,25 @@ export interface BootSetup {
   systemArea: string;
 }
 
+export interface InitrdInfo {
+  path: string;
+  parts: InitrdPart[];
+  /** Which live boot scripts the initrd carries (scripts/casper or scripts/live). */
+  bootScripts: 'casper' | 'live-boot' | 'none';
+}
+
+export interface CasperInfo {
+  /** Layered (24.04 style: the chain named by LAYERFS_PATH) or single (20.04/22.04: every /casper/*.squashfs). */
+  layered: boolean;
+  /** The top of the live chain, e.g. minimal.standard.live.squashfs, and where it was read. */
+  layerfsPath?: string | undefined;
+  layerfsSource?: 'initrd' | 'menu' | undefined;
+  /** subiquity's install sources (casper/install-sources.yaml): what an installation copies. */
+  installSources: { id: string; path: string; default: boolean }[];
+  /** Distinct layerfs-path= values written in boot menus. */
+  menuLayerPaths: string[];
+}
+
 export interface InspectResult {
   iso: string;
   bytes: number;
@@ -48,8 +69,14 @@ export interface InspectResult {
   moduleFile?: string;
   checksumFiles: string[];
   bootMenus: string[];
+  initrd?: InitrdInfo | undefined;
+  casper?: CasperInfo | undefined;
   files: IsoFile[];
 }
+
+/** The EFI system partition type GUID as xorriso prints it (mixed-endian bytes). */
+const GPT_ESP = '28732ac11ff8d211ba4b00a0c93ec93b';
+const DEFAULT_LAYER_CONF = 'conf/conf.d/default-layer.conf';
 
 const CHECKSUM_FILES = ['/md5sum.txt', '/sha256sum.txt', '/SHA256SUMS', '/MD5SUMS'];
 const BOOT_MENUS = [
@@ -87,7 +114,33 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     }
     throw e;
   }
-  const layout = classify(report, iso);
+  let layout = classify(report, iso);
+  const menus = BOOT_MENUS.filter((p) => report.files.some((f) => f.path === p));
+  const initrdFile = layout.initrds.map((p) => report.files.find((f) => f.path === p)).find((f) => f !== undefined);
+  let initrd: InitrdContents | undefined;
+  if (initrdFile) {
+    try {
+      initrd = await readInitrd(iso, initrdFile.lba * ISO_SECTOR, initrdFile.bytes, (n) => n === DEFAULT_LAYER_CONF);
+    } catch (e) {
+      throw new UsageError(`${iso}: unknown layout: its initrd ${initrdFile.path} cannot be read (${(e as Error).message})`, {
+        hint: 'remaster supports Debian live (live-boot) and Ubuntu (casper) ISOs with standard initrds',
+      });
+    }
+  }
+  const bootScripts = !initrd ? 'none' : initrd.names.has('scripts/casper') ? 'casper' : initrd.names.has('scripts/live') ? 'live-boot' : 'none';
+  const wantScripts = layout.flavor === 'ubuntu-casper' ? 'casper' : 'live-boot';
+  if (initrdFile && bootScripts !== wantScripts) {
+    throw new UsageError(
+      `${iso}: unknown layout: root filesystem under ${layout.liveDir} but the initrd ${initrdFile.path} has ${bootScripts === 'none' ? 'no live boot scripts' : `${bootScripts} scripts`}`,
+      { hint: `a ${layout.flavor} ISO boots with ${wantScripts}; remaster cannot tell how this one stacks its root` },
+    );
+  }
+  let casper: CasperInfo | undefined;
+  if (layout.flavor === 'ubuntu-casper') {
+    const menuText = await readIsoTexts(iso, menus, io);
+    casper = await casperInfo(iso, report, initrd, menuText, io);
+    layout = { ...layout, squashfs: casperStack(report, casper, iso) };
+  }
   const rootfs: RootfsLayer[] = [];
   for (const f of layout.squashfs) {
     const sb = await readSuperblock(iso, f.lba * ISO_SECTOR);
@@ -120,7 +173,9 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     kernels: layout.kernels,
     initrds: layout.initrds,
     checksumFiles: CHECKSUM_FILES.filter((p) => report.files.some((f) => f.path === p)),
-    bootMenus: BOOT_MENUS.filter((p) => report.files.some((f) => f.path === p)),
+    bootMenus: menus,
+    initrd: initrdFile && initrd ? { path: initrdFile.path, parts: initrd.parts, bootScripts } : undefined,
+    casper,
     files: report.files,
   };
   if (layout.moduleFile) result.moduleFile = layout.moduleFile;
@@ -130,11 +185,16 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
 export function bootSetup(report: IsoReport): BootSetup {
   const imgs = report.elTorito.images;
   const efiPart = report.systemArea.mbr.find((p) => p.type === 0xef);
+  const gptEfi = report.systemArea.gptPartitions?.find((p) => p.type === GPT_ESP);
   const isoEnd = report.systemArea.isoSizeBlocks512;
-  const appended = efiPart !== undefined && efiPart.path === undefined && isoEnd !== undefined && efiPart.start >= isoEnd - 1;
+  // Appended: an EFI system partition that is no file of the ISO tree (xorriso -append_partition), in the MBR
+  // (Debian style, after the ISO) or in the GPT (Ubuntu since 20.10: -appended_part_as_gpt).
+  const appended =
+    (efiPart !== undefined && efiPart.path === undefined && isoEnd !== undefined && efiPart.start >= isoEnd - 1) ||
+    (gptEfi !== undefined && gptEfi.path === undefined);
   return {
     bios: imgs.some((i) => i.platform === 'BIOS'),
-    uefi: imgs.some((i) => i.platform === 'UEFI') || efiPart !== undefined,
+    uefi: imgs.some((i) => i.platform === 'UEFI') || efiPart !== undefined || gptEfi !== undefined,
     hybrid: report.systemArea.mbr.length > 0,
     gpt: report.systemArea.gpt,
     appendedEfiPartition: appended,
@@ -203,5 +263,83 @@ export function classify(report: IsoReport, iso = 'the ISO'): Layout {
       : `${files.length} files, none of them a root filesystem (no /live/*.squashfs, no /casper/*.squashfs)`;
   throw new UsageError(`${iso} has no Linux live root filesystem: found ${found}`, {
     hint: 'remaster supports Debian live (live-boot) and Ubuntu (casper) ISOs',
+  });
+}
+
+async function readIsoTexts(iso: string, paths: readonly string[], io: RunOptions): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(posix.join(tmpdir(), 'remaster-inspect-'));
+  try {
+    const pairs = paths.map((p, i) => ({ from: p, to: posix.join(dir, String(i)) }));
+    await xorrisoExtract(iso, pairs, io);
+    for (const [i, p] of paths.entries()) out.set(p, await readFile(posix.join(dir, String(i)), 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/** Values of layerfs-path= on kernel command lines in boot menus. */
+export function menuLayerPaths(menus: ReadonlyMap<string, string>): string[] {
+  const found = new Set<string>();
+  for (const text of menus.values()) for (const m of text.matchAll(/(?:^|\s)layerfs-path=(\S+)/gm)) if (m[1]) found.add(m[1]);
+  return [...found].sort();
+}
+
+async function casperInfo(
+  iso: string,
+  report: IsoReport,
+  initrd: InitrdContents | undefined,
+  menus: ReadonlyMap<string, string>,
+  io: RunOptions,
+): Promise<CasperInfo> {
+  const fromInitrd = parseDefaultLayer(initrd?.files.get(DEFAULT_LAYER_CONF) ?? '');
+  const inMenus = menuLayerPaths(menus);
+  const layerfsPath = fromInitrd ?? inMenus[0];
+  const info: CasperInfo = {
+    layered: layerfsPath !== undefined,
+    layerfsPath,
+    layerfsSource: fromInitrd ? 'initrd' : inMenus[0] ? 'menu' : undefined,
+    installSources: [],
+    menuLayerPaths: inMenus,
+  };
+  if (report.files.some((f) => f.path === '/casper/install-sources.yaml')) {
+    const text = (await readIsoTexts(iso, ['/casper/install-sources.yaml'], io)).get('/casper/install-sources.yaml') ?? '';
+    info.installSources = parseInstallSources(text);
+  }
+  return info;
+}
+
+export function parseInstallSources(text: string): CasperInfo['installSources'] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(doc)) return [];
+  return doc
+    .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
+    .filter((e) => typeof e.path === 'string')
+    .map((e) => ({ id: String(e.id ?? e.path), path: String(e.path), default: e.default === true }));
+}
+
+/** The squashfs files casper stacks, bottom first: the LAYERFS_PATH chain, or every /casper/*.squashfs sorted. */
+export function casperStack(report: IsoReport, casper: CasperInfo, iso = 'the ISO'): IsoFile[] {
+  const inCasper = report.files.filter((f) => posix.dirname(f.path) === '/casper' && f.path.endsWith('.squashfs'));
+  if (!casper.layerfsPath) return [...inCasper].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const chain = layerChain(casper.layerfsPath);
+  return chain.map((name) => {
+    const f = inCasper.find((x) => x.path === `/casper/${name}`);
+    if (!f) {
+      throw new UsageError(
+        `${iso}: unknown layout: casper's layer path ${casper.layerfsPath} (from the ${casper.layerfsSource}) needs /casper/${name}, which the ISO lacks`,
+        { hint: 'the ISO is incomplete or uses a layout remaster does not know' },
+      );
+    }
+    return f;
   });
 }

@@ -36,6 +36,8 @@ export interface SystemAreaReport {
   gpt: boolean;
   /** Partitions appended after the ISO filesystem (Ubuntu's EFI partition): MBR entries with no ISO path beyond the image. */
   isoSizeBlocks512?: number;
+  /** GPT entries (type GUID as xorriso prints it, start and size in 512-byte blocks, ISO path when a file). */
+  gptPartitions?: { index: number; type: string; start: number; blocks: number; path?: string }[];
 }
 
 export interface IsoFile {
@@ -242,6 +244,29 @@ export function parseReport(text: string): IsoReport {
         const m = /^(\d+)\s+(.*)$/.exec(value);
         const p = m && mbr.get(Number(m[1]));
         if (p && m) p.path = unquote(m[2] ?? '');
+        break;
+      }
+      case 'GPT type GUID':
+      case 'GPT start and size':
+      case 'GPT partition path': {
+        report.systemArea.gpt = true;
+        const m = /^(\d+)\s+(.*)$/.exec(value);
+        if (!m) break;
+        const index = Number(m[1]);
+        const parts = (report.systemArea.gptPartitions ??= []);
+        let p = parts.find((x) => x.index === index);
+        if (!p) {
+          p = { index, type: '', start: 0, blocks: 0 };
+          parts.push(p);
+        }
+        const rest = m[2] ?? '';
+        if (key === 'GPT type GUID') p.type = rest.trim().toLowerCase();
+        else if (key === 'GPT partition path') p.path = unquote(rest);
+        else {
+          const [a, b] = rest.trim().split(/\s+/);
+          p.start = Number(a);
+          p.blocks = Number(b);
+        }
         break;
       }
       default:

@@ -7,14 +7,6 @@ export const inspect: Stage = {
   title: 'Inspect the base ISO',
   async run(ctx, task) {
     const base = await inspectIso(ctx.config.iso, { signal: ctx.signal });
-    if (base.flavor === 'ubuntu-casper') {
-      throw new UsageError(
-        `${ctx.config.iso} is an Ubuntu (casper) ISO: this version of remaster builds Debian live (live-boot) ISOs only`,
-        {
-          hint: 'use a Debian live base for now; casper support is on the roadmap',
-        },
-      );
-    }
     if (!base.boot.bios && !base.boot.uefi) {
       throw new UsageError(`${ctx.config.iso} has no El Torito boot entry and no EFI partition: it cannot boot`, {
         hint: 'use a bootable live ISO as the base',

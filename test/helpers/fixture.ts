@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config/paths.js';
+import { type CasperShape, ensureCasperIso } from '../../src/fixture/casper.js';
 import { ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
 import { CLI } from './paths.js';
 
@@ -40,4 +41,16 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60 
 export function mountsBelow(dir: string): string[] {
   const r = spawnSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' });
   return r.stdout.split('\n').filter((m) => m.startsWith(dir));
+}
+
+const casper = new Map<string, Promise<string>>();
+
+/** Path of an Ubuntu-shaped (casper) fixture ISO made from the Debian fixture (seconds, once per cache). */
+export function casperIso(shape: CasperShape): Promise<string> {
+  let p = casper.get(shape);
+  if (!p) {
+    p = ensureCasperIso({ cacheDir: defaultCacheDir(), shape, onLine: (l) => process.stderr.write(`fixture: ${l}\n`) }).then((r) => r.path);
+    casper.set(shape, p);
+  }
+  return p;
 }
