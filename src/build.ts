@@ -8,6 +8,7 @@ import { newContext, type RendererChoice, runStages } from './pipeline/runner.js
 import { Workspace } from './pipeline/workspace.js';
 import { engine } from './stages/engine.js';
 import { images } from './stages/images.js';
+import { metadata } from './stages/metadata.js';
 import { inspect } from './stages/inspect.js';
 import { cleanupOutput, iso, publish } from './stages/iso.js';
 import { payload } from './stages/payload.js';
@@ -17,7 +18,20 @@ import { rootfs } from './stages/rootfs.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
 
-export const buildStages = [preflight, inspect, rootfs, images, engine, payload, readyStore, squash, iso, verify, publish] as const;
+export const buildStages = [
+  preflight,
+  inspect,
+  rootfs,
+  images,
+  engine,
+  payload,
+  readyStore,
+  squash,
+  metadata,
+  iso,
+  verify,
+  publish,
+] as const;
 
 export interface BuildReport {
   ok: boolean;
@@ -86,7 +100,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
   } finally {
     await ws.release();
     if (!config.keepWork) {
-      for (const dir of ['layer', 'payload', 'iso-files', 'mnt', 'layer.squashfs'])
+      for (const dir of ['layer', 'payload', 'iso-files', 'meta', 'mnt', 'layer.squashfs'])
         await rm(ws.path(dir), { recursive: true, force: true });
     }
   }

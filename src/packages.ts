@@ -78,6 +78,7 @@ export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPacka
     accel: 'auto',
     cacheDir: o.cacheDir,
     keepWork: false,
+    boot: { kernelArgs: [], serialConsole: false },
     registryAuth: {},
   });
   const ws = new Workspace(join(o.cacheDir, 'work', 'packages-fetch'));

@@ -108,6 +108,11 @@ const buildOptions = {
   'cache-dir': { type: 'string' },
   'work-dir': { type: 'string' },
   'keep-work': { type: 'boolean' },
+  'kernel-arg': { type: 'string', multiple: true },
+  'serial-console': { type: 'boolean' },
+  'menu-title': { type: 'string' },
+  'menu-timeout': { type: 'string' },
+  'disk-info': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   'log-file': { type: 'string' },
@@ -141,6 +146,12 @@ export function rawFromFlags(values: Values, defaults: RawConfig = userDefaults(
   set('cacheDir', s(values['cache-dir']));
   set('workDir', s(values['work-dir']));
   if (values['keep-work']) raw.keepWork = true;
+  const kargs = list(values['kernel-arg']);
+  if (kargs.length > 0) raw.kernelArgs = kargs;
+  if (values['serial-console']) raw.serialConsole = true;
+  set('menuTitle', s(values['menu-title']));
+  set('menuTimeout', s(values['menu-timeout']));
+  set('diskInfo', s(values['disk-info']));
   return raw;
 }
 
@@ -224,7 +235,7 @@ export function describeInspect(r: InspectResult): string {
     const c = r.casper;
     lines.push(
       c.layered
-        ? `casper: layered, live chain top ${c.layerfsPath} (from the ${c.layerfsSource})`
+        ? `casper: layered, live chain top ${c.layerfsPath} (from the ${c.layerfsSource === 'menu' ? 'boot menus' : 'initrd'}${c.initrdLayerfsPath ? `; initrd default ${c.initrdLayerfsPath}` : ''})`
         : 'casper: single layer set (casper stacks every /casper/*.squashfs, sorted)',
     );
     if (c.menuLayerPaths.length > 0) lines.push(`  layerfs-path in boot menus: ${c.menuLayerPaths.join(', ')}`);

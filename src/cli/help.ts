@@ -25,7 +25,7 @@ ${EXIT}`,
 
 Options:
   -c, --config <file>        YAML or JSON file with the same keys (flags override it)
-  --iso <path>               base ISO (Debian live)
+  --iso <path>               base ISO (Debian live, Ubuntu casper single or layered)
   -o, --out <path>           ISO to write (written beside, renamed when verified)
   --engine docker|podman     engine to install from the base's apt sources
   --image <source>           repeatable: app.tar (docker save / podman save),
@@ -42,6 +42,11 @@ Options:
   --tmpfs-size <size>        engine store tmpfs on a live root (default 75%)
   --accel auto|kvm|tcg, --verify-timeout <seconds>
   --cache-dir, --work-dir <dir>, --keep-work
+  --kernel-arg <arg>         repeatable: added to every boot entry that starts the live system
+  --serial-console           menus and kernel also on ttyS0 at 115200 baud (isolinux/serial.cfg,
+                             templates/grub-serial.cfg)
+  --menu-title <text>, --menu-timeout <seconds>   isolinux title / first GRUB entry name; both menus' wait
+  --disk-info <text>         new .disk/info (the medium name installers show)
   --json                     print the build report as JSON on stdout
   --log-file <file>          append every stage event and progress line, timestamped
   -q, --quiet, --debug       progress goes to stderr: live when on a terminal, plain timestamped

@@ -230,6 +230,13 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     cacheDir: raw.cacheDir === undefined ? defaultCacheDir(env) : resolve(str('cacheDir', raw.cacheDir)),
     workDir: raw.workDir === undefined ? undefined : resolve(str('workDir', raw.workDir)),
     keepWork: raw.keepWork === undefined ? false : bool('keepWork', raw.keepWork),
+    boot: {
+      kernelArgs: raw.kernelArgs === undefined ? [] : kernelArgs(raw.kernelArgs),
+      serialConsole: raw.serialConsole === undefined ? false : bool('serialConsole', raw.serialConsole),
+      menuTitle: raw.menuTitle === undefined ? undefined : menuText('menuTitle', raw.menuTitle, 60, /["\\$\n\r]/),
+      menuTimeout: raw.menuTimeout === undefined ? undefined : int('menuTimeout', raw.menuTimeout, 0, 3600),
+    },
+    diskInfo: raw.diskInfo === undefined ? undefined : menuText('diskInfo', raw.diskInfo, 200, /[\n\r]/),
     sourceDateEpoch: sde === undefined || sde === '' ? undefined : int('SOURCE_DATE_EPOCH', sde, 0, 2 ** 40),
     registryAuth: registryAuth(raw, env),
   };
@@ -243,6 +250,25 @@ function parsePackages(v: unknown): string[] {
     if (!/^[a-z0-9][a-z0-9+.-]+(=[\w.+:~-]+)?$/.test(s)) fail(`extraPackages[${i}]`, 'a Debian package name', p);
     return s;
   });
+}
+
+/** Kernel arguments go into GRUB and isolinux files: no spaces, quotes or characters GRUB would expand. */
+function kernelArgs(v: unknown): string[] {
+  const items = typeof v === 'string' ? [v] : Array.isArray(v) ? v : fail('kernelArgs', 'a list of kernel arguments', v);
+  return items.map((a, i) => {
+    const s = str(`kernelArgs[${i}]`, a);
+    if (!/^[A-Za-z0-9_.,:=/@+-]+$/.test(s))
+      fail(`kernelArgs[${i}]`, 'one kernel argument (letters, digits and _.,:=/@+- only, no spaces)', a);
+    if (s === '---') fail(`kernelArgs[${i}]`, "a kernel argument (--- separates the installed system's arguments)", a);
+    return s;
+  });
+}
+
+function menuText(key: string, v: unknown, max: number, bad: RegExp): string {
+  const s = str(key, v);
+  if (s.length === 0 || s.length > max || bad.test(s))
+    fail(key, `one line of at most ${max} characters${bad.source.includes('"') ? ' without quotes, backslashes or $' : ''}`, v);
+  return s;
 }
 
 function tmpfsSize(v: unknown): string {

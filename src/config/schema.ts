@@ -89,6 +89,11 @@ export const SCHEMA = {
   cacheDir: str('cache directory (default $REMASTER_CACHE_DIR or ~/.cache/remaster)'),
   workDir: str('work directory (default <cacheDir>/work/<hash of out>)'),
   keepWork: bool('keep the work directory after a successful build', false),
+  kernelArgs: strings('extra kernel arguments for every boot menu entry that starts the live system'),
+  serialConsole: bool('boot menus and kernel on the serial console too (ttyS0, 115200 baud)', false),
+  menuTitle: str('boot menu title (isolinux) and name of the first GRUB entry', { pattern: '^[^"\\\\$\\n]{1,60}$' }),
+  menuTimeout: { doc: 'seconds the boot menus wait before the default entry', schema: { type: 'integer', minimum: 0, maximum: 3600 } },
+  diskInfo: str('new text for .disk/info (the medium name installers show); default: kept', { pattern: '^[^\\n]{1,200}$' }),
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof SCHEMA;

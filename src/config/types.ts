@@ -38,6 +38,10 @@ export interface BuildConfig {
   /** Defaults to <cacheDir>/work/<hash of the output path>. */
   workDir?: string | undefined;
   keepWork: boolean;
+  /** Boot menu edits; all empty/undefined = the menus are kept byte for byte. */
+  boot: { kernelArgs: string[]; serialConsole: boolean; menuTitle?: string | undefined; menuTimeout?: number | undefined };
+  /** New .disk/info text; undefined keeps the base's. */
+  diskInfo?: string | undefined;
   /** SOURCE_DATE_EPOCH: fixes file times and dates for reproducible output. */
   sourceDateEpoch?: number | undefined;
   /** From REMASTER_REGISTRY_AUTH_FILE, or REMASTER_REGISTRY_USER + REMASTER_REGISTRY_PASSWORD: never from a config file. */

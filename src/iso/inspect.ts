@@ -42,9 +42,14 @@ export interface InitrdInfo {
 export interface CasperInfo {
   /** Layered (24.04 style: the chain named by LAYERFS_PATH) or single (20.04/22.04: every /casper/*.squashfs). */
   layered: boolean;
-  /** The top of the live chain, e.g. minimal.standard.live.squashfs, and where it was read. */
+  /**
+   * The top of the live chain, e.g. minimal.standard.live.squashfs, and where it was read: the boot menus' kernel
+   * argument wins over the initrd's default, as in casper.
+   */
   layerfsPath?: string | undefined;
   layerfsSource?: 'initrd' | 'menu' | undefined;
+  /** LAYERFS_PATH from the initrd's conf/conf.d/default-layer.conf: what entries without layerfs-path= boot. */
+  initrdLayerfsPath?: string | undefined;
   /** subiquity's install sources (casper/install-sources.yaml): what an installation copies. */
   installSources: { id: string; path: string; default: boolean }[];
   /** Distinct layerfs-path= values written in boot menus. */
@@ -127,7 +132,13 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
       });
     }
   }
-  const bootScripts = !initrd ? 'none' : initrd.names.has('scripts/casper') ? 'casper' : initrd.names.has('scripts/live') ? 'live-boot' : 'none';
+  const bootScripts = !initrd
+    ? 'none'
+    : initrd.names.has('scripts/casper')
+      ? 'casper'
+      : initrd.names.has('scripts/live')
+        ? 'live-boot'
+        : 'none';
   const wantScripts = layout.flavor === 'ubuntu-casper' ? 'casper' : 'live-boot';
   if (initrdFile && bootScripts !== wantScripts) {
     throw new UsageError(
@@ -286,7 +297,7 @@ async function readIsoTexts(iso: string, paths: readonly string[], io: RunOption
 export function menuLayerPaths(menus: ReadonlyMap<string, string>): string[] {
   const found = new Set<string>();
   for (const text of menus.values()) for (const m of text.matchAll(/(?:^|\s)layerfs-path=(\S+)/gm)) if (m[1]) found.add(m[1]);
-  return [...found].sort();
+  return [...found];
 }
 
 async function casperInfo(
@@ -298,11 +309,12 @@ async function casperInfo(
 ): Promise<CasperInfo> {
   const fromInitrd = parseDefaultLayer(initrd?.files.get(DEFAULT_LAYER_CONF) ?? '');
   const inMenus = menuLayerPaths(menus);
-  const layerfsPath = fromInitrd ?? inMenus[0];
+  const layerfsPath = inMenus[0] ?? fromInitrd;
   const info: CasperInfo = {
     layered: layerfsPath !== undefined,
     layerfsPath,
-    layerfsSource: fromInitrd ? 'initrd' : inMenus[0] ? 'menu' : undefined,
+    layerfsSource: inMenus[0] ? 'menu' : fromInitrd ? 'initrd' : undefined,
+    initrdLayerfsPath: fromInitrd,
     installSources: [],
     menuLayerPaths: inMenus,
   };

@@ -8,18 +8,13 @@ import type { BuildContext, Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { unsquashfs } from '../rootfs/squashfs.js';
 
-/** Layer mode works where the live system stacks squashfs files (live-boot: every /live/*.squashfs). */
-export function chooseMode(
-  ctx: Pick<BuildContext, 'config'> & { facts: { base?: { flavor: string; rootfs: unknown[] } } },
-): 'layer' | 'rebuild' {
-  const base = need(ctx.facts.base, 'base ISO');
-  const want = ctx.config.rootfsMode;
-  if (want === 'rebuild') return 'rebuild';
-  const layerable = base.flavor === 'debian-live';
-  if (want === 'layer' && !layerable) {
-    throw new UsageError(`--rootfs-mode layer is not possible on a ${base.flavor} base`, { hint: 'use --rootfs-mode rebuild or auto' });
-  }
-  return layerable ? 'layer' : 'rebuild';
+/**
+ * Layer mode works on every base remaster accepts, because each stacks squashfs files: live-boot (every
+ * /live/*.squashfs, sorted, or filesystem.module), casper without LAYERFS_PATH (every /casper/*.squashfs, sorted)
+ * and layered casper (the dotted chain LAYERFS_PATH names, which our layer extends). Rebuild only on request.
+ */
+export function chooseMode(ctx: Pick<BuildContext, 'config'>): 'layer' | 'rebuild' {
+  return ctx.config.rootfsMode === 'rebuild' ? 'rebuild' : 'layer';
 }
 
 /** Loop-mount options for a squashfs stored inside an ISO file. */

@@ -27,10 +27,12 @@ export const squash: Stage = {
     const bytes = (await stat(file)).size;
     const isoPath =
       ctx.facts.mode === 'layer'
-        ? layerIsoPath(
-            base.liveDir,
-            base.rootfs.map((r) => r.path),
-          )
+        ? base.casper?.layered
+          ? casperLayerIsoPath(top.path)
+          : layerIsoPath(
+              base.liveDir,
+              base.rootfs.map((r) => r.path),
+            )
         : top.path;
     ctx.facts.layer = { isoPath, file, bytes };
     ctx.facts.isoMap.set(isoPath, file);
@@ -38,7 +40,12 @@ export const squash: Stage = {
   },
 };
 
-/** A name live-boot sorts after every existing layer, so ours is the top of the stack. */
+/** Layered casper: a dotted name extending the live chain (casper strips one component at a time). */
+export function casperLayerIsoPath(topIsoPath: string): string {
+  return topIsoPath.replace(/\.squashfs$/, '.remaster.squashfs');
+}
+
+/** A name live-boot (and casper without a layer path) sorts after every existing layer: ours is the top. */
 export function layerIsoPath(liveDir: string, existing: readonly string[]): string {
   let name = 'remaster.squashfs';
   const names = existing.map((p) => p.slice(p.lastIndexOf('/') + 1));

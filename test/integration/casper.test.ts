@@ -1,0 +1,281 @@
+// Ubuntu-shaped (casper) bases, single and layered, built from the Debian fixture: inspect, layer mode with the
+// chain extended and every menu entry pointed at it, metadata, boot setup replayed, rebuild mode, refusals.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { inspectIso, type InspectResult } from '../../src/iso/inspect.js';
+import { xorrisoReport } from '../../src/iso/xorriso.js';
+import { casperIso, cli, mountsBelow } from '../helpers/fixture.js';
+import { extract, tool } from '../helpers/iso-surgery.js';
+
+const T = { timeout: 30 * 60 * 1000 };
+let image: Promise<string> | undefined;
+
+/** A 2 MiB busybox image made from the host's busybox binary. */
+function imageArg(): Promise<string> {
+  image ??= (async () => {
+    const tar = join(mkdtempSync(join(tmpdir(), 'remaster-casper-img-')), 'busybox-rootfs.tar');
+    await writeBusyboxRootfs(tar);
+    return `rootfs:${tar}=demo/busybox:1`;
+  })();
+  return image;
+}
+
+const ESP = '28732ac11ff8d211ba4b00a0c93ec93b';
+const md5 = (file: string) => createHash('md5').update(readFileSync(file)).digest('hex');
+const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
+
+function readIso(iso: string, isoPath: string, dir: string): string {
+  const to = join(dir, `x-${isoPath.replaceAll('/', '_')}`);
+  extract(iso, isoPath, to);
+  return to;
+}
+
+function bytesAt(file: string, offset: number, length: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    readSync(fd, b, 0, length, offset);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Boot shape: El Torito entries, system area, GPT partitions, and the bytes of the hidden EFI image. */
+async function bootShape(iso: string) {
+  const r = await xorrisoReport(iso);
+  const efi = r.elTorito.images.find((i) => i.platform === 'UEFI');
+  return {
+    elTorito: r.elTorito.images.map((i) => ({ platform: i.platform, path: i.path, options: i.options, loadSize: i.loadSize })),
+    summary: r.systemArea.summary,
+    // The ISO's own partition grows with the content; the EFI partition must not change.
+    gpt: (r.systemArea.gptPartitions ?? []).map((p) => ({ type: p.type, path: p.path, blocks: p.type === ESP ? p.blocks : 'any' })),
+    efiImage: efi ? sha(bytesAt(iso, efi.lba * 2048, efi.loadSize * 512)) : undefined,
+  };
+}
+
+test(
+  'inspect: layered casper (24.04 shape): chain from the initrd, install sources, GRUB-only BIOS, appended EFI partition',
+  T,
+  async () => {
+    const r = await inspectIso(await casperIso('layered'));
+    assert.equal(r.flavor, 'ubuntu-casper');
+    assert.deepEqual(
+      r.rootfs.map((l) => l.path),
+      ['/casper/minimal.squashfs', '/casper/minimal.standard.squashfs', '/casper/minimal.standard.live.squashfs'],
+    );
+    assert.equal(r.casper?.layered, true);
+    assert.equal(r.casper?.initrdLayerfsPath, 'minimal.standard.live.squashfs');
+    assert.deepEqual(r.casper?.installSources, [
+      { id: 'fixture-minimal', path: 'minimal.squashfs', default: true },
+      { id: 'fixture-standard', path: 'minimal.standard.squashfs', default: false },
+    ]);
+    assert.deepEqual(
+      r.initrd?.parts.map((p) => p.compression),
+      ['none', 'zstd'],
+    );
+    assert.equal(r.initrd?.bootScripts, 'casper');
+    assert.deepEqual([r.boot.bios, r.boot.uefi, r.boot.gpt, r.boot.appendedEfiPartition], [true, true, true, true]);
+    assert.equal(r.boot.elTorito[0]?.path, '/boot/grub/i386-pc/eltorito.img');
+    assert.equal(r.boot.elTorito[1]?.path, undefined, 'the UEFI image is the appended partition, not a file');
+    const text = cli(['inspect', r.iso]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /casper: layered, live chain top minimal\.standard\.live\.squashfs/);
+    assert.match(text.stdout, /initrd \/casper\/initrd: none \(\d+ entries\) \+ zstd/);
+  },
+);
+
+test('inspect: single casper (20.04/22.04 desktop shape): every /casper/*.squashfs, lz4 initrd', T, async () => {
+  const r = await inspectIso(await casperIso('single'));
+  assert.equal(r.flavor, 'ubuntu-casper');
+  assert.equal(r.casper?.layered, false);
+  assert.deepEqual(
+    r.rootfs.map((l) => l.path),
+    ['/casper/filesystem.squashfs'],
+  );
+  assert.deepEqual(
+    r.initrd?.parts.map((p) => p.compression),
+    ['none', 'lz4'],
+  );
+  assert.equal(r.boot.appendedEfiPartition, true);
+});
+
+test('layer mode on layered casper: the chain is extended, every menu entry boots it, metadata and boot setup kept', T, async () => {
+  const base = await casperIso('layered');
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-casper-'));
+  const out = join(dir, 'layered.iso');
+  const r = cli([
+    'build',
+    '--iso',
+    base,
+    '--out',
+    out,
+    '--engine',
+    'podman',
+    '--image',
+    await imageArg(),
+    '--verify',
+    'none',
+    '--serial-console',
+    '--kernel-arg',
+    'remaster.test=1',
+    '--menu-timeout',
+    '7',
+    '--menu-title',
+    'ACME appliance',
+    '--disk-info',
+    'ACME appliance 1.0 (amd64)',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { mode: string; layer: { isoPath: string } };
+  assert.equal(report.mode, 'layer');
+  assert.equal(report.layer.isoPath, '/casper/minimal.standard.live.remaster.squashfs');
+
+  const after: InspectResult = await inspectIso(out);
+  assert.deepEqual(
+    after.rootfs.map((l) => l.path),
+    [
+      '/casper/minimal.squashfs',
+      '/casper/minimal.standard.squashfs',
+      '/casper/minimal.standard.live.squashfs',
+      '/casper/minimal.standard.live.remaster.squashfs',
+    ],
+    'casper walks the new name down to the base chain',
+  );
+  assert.equal(after.casper?.layerfsSource, 'menu');
+  assert.deepEqual(await bootShape(out), await bootShape(base));
+
+  const grub = readFileSync(readIso(out, '/boot/grub/grub.cfg', dir), 'utf8');
+  const linux = grub.split('\n').filter((l) => /^\s*linux\s/.test(l));
+  assert.equal(linux.length, 2);
+  for (const l of linux) {
+    assert.match(l, / layerfs-path=minimal\.standard\.live\.remaster\.squashfs /);
+    assert.match(l, /console=ttyS0,115200n8 remaster\.test=1 ---$/, 'our arguments go before ---');
+    assert.doesNotMatch(l, /layerfs-path=minimal\.standard\.live\.squashfs/);
+  }
+  assert.match(grub, /^serial --unit=0 --speed=115200\nterminal_input console serial\nterminal_output console serial\n/);
+  assert.match(grub, /^set timeout=7$/m);
+  assert.match(grub, /^menuentry "ACME appliance" \{$/m);
+  assert.match(
+    readFileSync(readIso(out, '/boot/grub/loopback.cfg', dir), 'utf8'),
+    /layerfs-path=minimal\.standard\.live\.remaster\.squashfs/,
+  );
+  assert.equal(readFileSync(readIso(out, '/.disk/info', dir), 'utf8'), 'ACME appliance 1.0 (amd64)');
+
+  // Per-layer metadata beside the new layer, as livecd-rootfs writes it for each pass (cumulative).
+  const size = Number(readFileSync(readIso(out, '/casper/minimal.standard.live.remaster.size', dir), 'utf8'));
+  const baseSize = Number(readFileSync(readIso(base, '/casper/minimal.size', dir), 'utf8'));
+  assert.ok(size > baseSize + 10 * 2 ** 20, `size ${size} should exceed the base's ${baseSize} by podman's size`);
+  const manifest = readFileSync(readIso(out, '/casper/minimal.standard.live.remaster.manifest', dir), 'utf8');
+  assert.match(manifest, /^podman\t\S+$/m);
+  assert.match(manifest, /^systemd\t\S+$/m);
+
+  // md5sum.txt: every entry matches the file in the new ISO (changed and new files included).
+  const sums = readFileSync(readIso(out, '/md5sum.txt', dir), 'utf8')
+    .trim()
+    .split('\n');
+  for (const rel of [
+    './boot/grub/grub.cfg',
+    './.disk/info',
+    './casper/minimal.standard.live.remaster.squashfs',
+    './casper/minimal.standard.live.remaster.size',
+  ]) {
+    const line = sums.find((l) => l.endsWith(`  ${rel}`));
+    assert.ok(line, `md5sum.txt lists ${rel}`);
+    assert.equal(line.slice(0, 32), md5(readIso(out, rel.slice(1), dir)), rel);
+  }
+  // The base's layers are copied, not rewritten.
+  for (const p of ['/casper/minimal.squashfs', '/casper/minimal.standard.live.squashfs'])
+    assert.equal(md5(readIso(out, p, dir)), md5(readIso(base, p, dir)), p);
+  // install-sources.yaml is left as it was (documented: an installation copies the base chain).
+  assert.equal(md5(readIso(out, '/casper/install-sources.yaml', dir)), md5(readIso(base, '/casper/install-sources.yaml', dir)));
+  assert.deepEqual(mountsBelow(dir), []);
+});
+
+test('layer mode on single casper: a sorted-last layer, filesystem.size/.manifest updated, menus untouched', T, async () => {
+  const base = await casperIso('single');
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-casper1-'));
+  const out = join(dir, 'single.iso');
+  const r = cli(['build', '--iso', base, '--out', out, '--engine', 'podman', '--image', await imageArg(), '--verify', 'none', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const after = await inspectIso(out);
+  assert.deepEqual(
+    after.rootfs.map((l) => l.path),
+    ['/casper/filesystem.squashfs', '/casper/remaster.squashfs'],
+  );
+  for (const p of ['/boot/grub/grub.cfg', '/boot/grub/loopback.cfg', '/casper/initrd'])
+    assert.equal(md5(readIso(out, p, dir)), md5(readIso(base, p, dir)), p);
+  assert.match(readFileSync(readIso(out, '/casper/filesystem.manifest', dir), 'utf8'), /^podman\t/m);
+  assert.ok(
+    Number(readFileSync(readIso(out, '/casper/filesystem.size', dir), 'utf8')) >
+      Number(readFileSync(readIso(base, '/casper/filesystem.size', dir), 'utf8')),
+  );
+  assert.deepEqual(await bootShape(out), await bootShape(base));
+});
+
+test('rebuild mode on single casper: filesystem.squashfs rewritten with the base compression and block size', T, async () => {
+  const base = await casperIso('single');
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-casper-rb-'));
+  const out = join(dir, 'rebuilt.iso');
+  const r = cli([
+    'build',
+    '--iso',
+    base,
+    '--out',
+    out,
+    '--engine',
+    'podman',
+    '--image',
+    await imageArg(),
+    '--verify',
+    'none',
+    '--rootfs-mode',
+    'rebuild',
+    '--json',
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { mode: string }).mode, 'rebuild');
+  const [b, a] = [await inspectIso(base), await inspectIso(out)];
+  assert.deepEqual(
+    a.rootfs.map((l) => [l.path, l.compression, l.blockSize]),
+    b.rootfs.map((l) => [l.path, l.compression, l.blockSize]),
+  );
+  assert.ok((a.rootfs[0]?.bytes ?? 0) > (b.rootfs[0]?.bytes ?? 0));
+  const listing = tool('unsquashfs', ['-l', '-n', readIso(out, '/casper/filesystem.squashfs', dir)]);
+  assert.match(listing, /squashfs-root\/usr\/bin\/podman\n/);
+  assert.match(listing, /squashfs-root\/var\/lib\/remaster\/images\.json\n/);
+  assert.match(readFileSync(readIso(out, '/casper/filesystem.manifest', dir), 'utf8'), /^podman\t/m);
+  assert.deepEqual(await bootShape(out), await bootShape(base));
+});
+
+test('refused before any work: a layered casper ISO missing a layer of its chain, a /casper root booted by live-boot', T, async () => {
+  const base = await casperIso('layered');
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-casper-bad-'));
+  const missing = join(dir, 'missing-layer.iso');
+  tool('xorriso', ['-indev', base, '-outdev', missing, '-rm', '/casper/minimal.standard.squashfs', '--', '-boot_image', 'any', 'replay']);
+  let r = cli(['inspect', missing]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /unknown layout: casper's layer path minimal\.standard\.live\.squashfs .* needs \/casper\/minimal\.standard\.squashfs/,
+  );
+  assert.match(r.stderr, /hint: /);
+
+  // The Debian fixture's live-boot initrd in place of casper's.
+  const liveInitrd = join(dir, 'initrd.img');
+  const { fixtureIso } = await import('../helpers/fixture.js');
+  extract(await fixtureIso(), '/live/initrd.img', liveInitrd);
+  const wrong = join(dir, 'wrong-initrd.iso');
+  tool('xorriso', ['-indev', base, '-outdev', wrong, '-map', liveInitrd, '/casper/initrd', '-boot_image', 'any', 'replay']);
+  const out = join(dir, 'never.iso');
+  r = cli(['build', '--iso', wrong, '--out', out, '--engine', 'podman', '--image', await imageArg(), '--verify', 'none']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /unknown layout: root filesystem under \/casper but the initrd \/casper\/initrd has live-boot scripts/);
+  assert.equal(tool('sh', ['-c', `ls -A ${dir}`]).includes('never.iso'), false);
+});
