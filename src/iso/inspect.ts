@@ -152,6 +152,10 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     casper = await casperInfo(iso, report, initrd, menuText, io);
     layout = { ...layout, squashfs: casperStack(report, casper, iso) };
   }
+  if (layout.moduleFile) {
+    const text = (await readIsoTexts(iso, [layout.moduleFile], io)).get(layout.moduleFile) ?? '';
+    layout = { ...layout, squashfs: moduleStack(report, text, layout.moduleFile, iso) };
+  }
   const rootfs: RootfsLayer[] = [];
   for (const f of layout.squashfs) {
     const sb = await readSuperblock(iso, f.lba * ISO_SECTOR);
@@ -337,6 +341,23 @@ export function parseInstallSources(text: string): CasperInfo['installSources'] 
     .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
     .filter((e) => typeof e.path === 'string')
     .map((e) => ({ id: String(e.id ?? e.path), path: String(e.path), default: e.default === true }));
+}
+
+/** live-boot with filesystem.module mounts the images it lists, in that order (first at the bottom), and no others. */
+export function moduleStack(report: IsoReport, text: string, moduleFile: string, iso = 'the ISO'): IsoFile[] {
+  const dir = posix.dirname(moduleFile);
+  const names = text.split(/\s+/).filter((n) => n.endsWith('.squashfs'));
+  if (names.length === 0) {
+    throw new UsageError(`${iso}: unknown layout: ${moduleFile} lists no squashfs image`, { hint: 'the ISO is incomplete or damaged' });
+  }
+  return names.map((n) => {
+    const f = report.files.find((x) => x.path === `${dir}/${n}`);
+    if (!f)
+      throw new UsageError(`${iso}: unknown layout: ${moduleFile} lists ${n}, which the ISO lacks`, {
+        hint: 'the ISO is incomplete or damaged',
+      });
+    return f;
+  });
 }
 
 /** The squashfs files casper stacks, bottom first: the LAYERFS_PATH chain, or every /casper/*.squashfs sorted. */

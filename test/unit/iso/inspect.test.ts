@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../../../src/errors.js';
-import { bootSetup, classify } from '../../../src/iso/inspect.js';
+import { bootSetup, classify, moduleStack } from '../../../src/iso/inspect.js';
 import { pvdDate } from '../../../src/iso/probe.js';
 import type { IsoReport } from '../../../src/iso/xorriso.js';
 
@@ -83,4 +83,14 @@ test('pvdDate: the volume modification date as GRUB sees it (GMT), or nothing wh
   pvd.writeInt8(8, 846); // +02:00
   assert.equal(pvdDate(pvd, 830), '2024010110000000');
   assert.equal(pvdDate(Buffer.alloc(2048, 0x30), 830), undefined);
+});
+
+test('live-boot filesystem.module: the listed images in listed order, a missing one refused', () => {
+  const files = ['/live/a.squashfs', '/live/b.squashfs', '/live/z.squashfs'].map((path, i) => ({ path, lba: 100 + i, bytes: 4096 }));
+  const report = { files, elTorito: { images: [] }, systemArea: { summary: '', mbr: [], gpt: false } };
+  assert.deepEqual(
+    moduleStack(report, 'b.squashfs\na.squashfs\n', '/live/filesystem.module').map((f) => f.path),
+    ['/live/b.squashfs', '/live/a.squashfs'],
+  );
+  assert.throws(() => moduleStack(report, 'a.squashfs c.squashfs', '/live/filesystem.module'), /lists c\.squashfs, which the ISO lacks/);
 });
