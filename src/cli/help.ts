@@ -75,6 +75,9 @@ ${EXIT}`,
 Downloads the engine packages and every dependency the base's root lacks, for the base's release and
 architecture, into <folder> (with packages.json). On a machine without network:
   remaster build --packages <folder> ...
+
+Example:
+  remaster packages fetch --engine podman --iso debian-live-12.iso --out debs/ --package jq
 ${EXIT}`,
   config: `remaster config list | get <key> | set <key> <value> | unset <key>
 User defaults (flags and the config file win over them): cacheDir, engine, verify, accel.
@@ -84,9 +87,16 @@ Example:
 ${EXIT}`,
   doctor: `remaster doctor [--json]: the tools, versions, privileges and accelerator remaster would use,
 and the apt-get command that installs whatever is missing. Exit 0 when nothing is missing, 1 otherwise.
+
+Example:
+  remaster doctor --json | jq '.checks[] | select(.ok | not)'
 ${EXIT}`,
   demo: `remaster demo [--engine docker|podman] [--out <path>] [--verify bios|uefi|all|none]
 Builds a small Debian live base ISO from Debian packages (cached), a busybox image without any registry,
 remasters the base with it and boots the result.
+
+Examples:
+  remaster demo
+  remaster demo --engine podman --verify all --out /tmp/demo.iso
 ${EXIT}`,
 } as const;
