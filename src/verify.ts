@@ -31,6 +31,11 @@ export function parseApps(extra: readonly string[]): GuestApp[] {
 }
 
 /** Guest seconds since boot when the loader finished (the images are usable from then on). */
+/** The kernel command line the guest booted with (the `cmdline` report line). */
+export function kernelCmdline(extra: readonly string[]): string | undefined {
+  return extra.find((l) => l.startsWith('cmdline '))?.slice('cmdline '.length);
+}
+
 export function loaderDoneSeconds(extra: readonly string[]): number | undefined {
   const us = Number(/^loader-done-us (\d+)$/m.exec(extra.join('\n'))?.[1] ?? 0);
   return us > 0 ? Math.round(us / 100_000) / 10 : undefined;
@@ -157,6 +162,7 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
         wrongId: cmp.wrongId,
         loaderResult: r.report?.loaderResult,
         imagesUsableSeconds: loaderDoneSeconds(r.report?.extra ?? []),
+        kernelCmdline: kernelCmdline(r.report?.extra ?? []),
         diagnosis: ok ? undefined : diagnosis,
         diagnosisKind: ok ? undefined : diagnosisKind,
         evidenceDir: dir,

@@ -55,6 +55,7 @@ show() { systemctl show -p "$1" --value remaster-loader.service; }
 	list 2>"$errs" </dev/null | grep -v '^<none>:<none>' | sed 's/^/image /'
 	sed 's/^/list-error /' "$errs"
 	systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print "failed-unit " $1}'
+	echo "cmdline $(cat /proc/cmdline)"
 	echo "root-fs $(findmnt -n -o FSTYPE /)"
 	echo "store-fs $(findmnt -n -o FSTYPE -T @@STORE_PROBE@@)"
 	apps

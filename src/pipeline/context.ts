@@ -27,6 +27,8 @@ export interface VerifyOutcome {
   loaderResult?: string | undefined;
   /** Guest uptime (kernel start) when the loader finished: boot-to-images-usable. */
   imagesUsableSeconds?: number | undefined;
+  /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */
+  kernelCmdline?: string | undefined;
   diagnosis?: string | undefined;
   /** A stable name for the diagnosis (no-bootable-device, root-not-found, loader-failed, timeout, ...). */
   diagnosisKind?: string | undefined;

@@ -55,6 +55,8 @@ for (const { name, engine, verify, media, podmanStore } of cases) {
         verify,
         verifyMedia: media,
         podmanStore,
+        // Menu edits must boot for real: isolinux under SeaBIOS, GRUB under OVMF.
+        ...(name === 'docker' ? { kernelArgs: ['remaster.e2e=menu-edit'] } : {}),
         images: [
           {
             source: `rootfs:${rootfs}`,
@@ -104,6 +106,7 @@ for (const { name, engine, verify, media, podmanStore } of cases) {
         [['web', 'active', 'http:200']],
       );
       assert.ok((v.imagesUsableSeconds ?? 0) > 0, 'the guest says when the loader finished');
+      if (name === 'docker') assert.match(v.kernelCmdline ?? '', /(^| )remaster\.e2e=menu-edit( |$)/, `${v.firmware}: ${v.kernelCmdline}`);
       process.stderr.write(
         `e2e ${name}/${v.firmware}/${v.media}/${v.accel}: images usable ${v.imagesUsableSeconds} s after kernel start; report ${v.secondsToReport?.toFixed(1)} s after QEMU start\n`,
       );
