@@ -57,6 +57,8 @@ export interface BuildOptions {
   stream?: NodeJS.WriteStream;
   /** Every stage event and progress line, timestamped by the caller (--log-file). */
   log?: (line: string) => void;
+  /** Also show each external command line (secrets masked) and the tools' own output. */
+  verbose?: boolean;
 }
 
 /** A failed build still has a report (what ran, for how long, what verification saw): it rides on the error. */
@@ -90,7 +92,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
   requireRoot('remaster build');
   await ws.open();
   try {
-    await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream, log: o.log });
+    await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream, log: o.log, verbose: o.verbose });
   } catch (e) {
     const aside = await cleanupOutput(config.out, e);
     const r = report(false, e);

@@ -24,6 +24,8 @@ export interface FetchPackagesOptions {
   cacheDir: string;
   renderer?: RendererChoice;
   signal?: AbortSignal;
+  /** Also show each external command line and the tools' own output. */
+  verbose?: boolean;
 }
 
 export interface FetchPackagesResult {
@@ -39,11 +41,8 @@ const fetchDebs: Stage = {
     const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
     const root = ctx.ws.merged;
     await withChroot(root, { signal: ctx.signal }, (s) =>
-      aptDownload(s, pkgs, {
-        signal: ctx.signal,
-        onLine: (l) => {
-          if (l.trim()) task.output = l;
-        },
+      aptDownload(s, pkgs, { signal: ctx.signal }, (line) => {
+        task.output = line;
       }),
     );
     const archives = join(root, 'var/cache/apt/archives');
@@ -85,7 +84,7 @@ export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPacka
   const ctx = newContext(config, ws, o.signal ?? new AbortController().signal);
   await ws.open();
   try {
-    await runStages(ctx, [inspect, rootfs, fetchDebs], { renderer: o.renderer ?? 'plain', signal: ctx.signal });
+    await runStages(ctx, [inspect, rootfs, fetchDebs], { renderer: o.renderer ?? 'plain', signal: ctx.signal, verbose: o.verbose });
   } finally {
     await ws.remove();
   }

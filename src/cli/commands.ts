@@ -115,6 +115,7 @@ const buildOptions = {
   'disk-info': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
   'log-file': { type: 'string' },
 } as const;
 
@@ -168,10 +169,12 @@ async function buildCmd(argv: string[], signal: AbortSignal): Promise<number> {
 async function runBuild(config: BuildConfig, values: Values, signal: AbortSignal): Promise<number> {
   const logFile = s(values['log-file']);
   const log = logFile ? createWriteStream(resolve(logFile), { flags: 'a' }) : undefined;
+  const verbose = values.verbose === true;
   const report = await build(config, {
-    renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
+    renderer: chooseRenderer({ quiet: values.quiet === true, verbose, isTTY: process.stderr.isTTY }),
     signal,
     stream: process.stderr,
+    verbose,
     ...(log ? { log: (line: string) => log.write(`${new Date().toISOString()} ${line}\n`) } : {}),
   })
     .catch((e: unknown) => {
@@ -325,6 +328,8 @@ async function demoCmd(argv: string[], signal: AbortSignal): Promise<number> {
       accel: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
+      'log-file': { type: 'string' },
       'cache-dir': { type: 'string' },
     },
     'demo',
@@ -403,6 +408,7 @@ async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number>
       compression: { type: 'string' },
       'cache-dir': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      verbose: { type: 'boolean', short: 'v' },
     },
     'packages fetch',
   );
@@ -424,8 +430,9 @@ async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number>
     compression: compression as 'zstd',
     extraPackages: list(values.package),
     cacheDir: s(values['cache-dir']) ?? defaultCacheDir(),
-    renderer: chooseRenderer({ quiet: values.quiet === true, isTTY: process.stderr.isTTY }),
+    renderer: chooseRenderer({ quiet: values.quiet === true, verbose: values.verbose === true, isTTY: process.stderr.isTTY }),
     signal,
+    verbose: values.verbose === true,
   });
   process.stdout.write(
     `${r.debs.length} packages for ${engine} (${r.architecture}) in ${r.dir}\nuse them with: remaster build --packages ${r.dir} ...\n`,

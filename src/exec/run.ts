@@ -1,6 +1,7 @@
 // The one wrapper around execa: argv arrays only, cancellation, errors that carry the tool's stderr tail.
 import { execa, type ResultPromise } from 'execa';
 import { InterruptedError, ToolError } from '../errors.js';
+import { currentTrace, LineSplitter, maskSecrets } from './trace.js';
 
 export interface RunOptions {
   /** Cancels the child (SIGTERM, then SIGKILL after 5 s). */
@@ -10,8 +11,20 @@ export interface RunOptions {
   /** Bytes or a file path fed to stdin. */
   input?: string | Buffer | undefined;
   inputFile?: string | undefined;
-  /** Each line of stdout and stderr as it arrives (progress, logs). */
-  onLine?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /**
+   * Each line of stdout and stderr as it arrives (progress, logs). Return true when the line was turned into a
+   * progress report: --verbose then does not repeat it.
+   */
+  onLine?: ((line: string, stream: 'stdout' | 'stderr') => unknown) | undefined;
+  /** Lines end at \r too (tools that redraw a progress bar with \r and no newline: unsquashfs). */
+  crLines?: boolean | undefined;
+  /**
+   * Run the tool on a pseudo-terminal (util-linux script): mksquashfs draws its progress bar only on a terminal.
+   * Implies crLines; stderr arrives merged into stdout.
+   */
+  tty?: boolean | undefined;
+  /** A pipe on the child's fd 3, line by line: apt's -o APT::Status-Fd=3, dpkg's --status-fd 3. */
+  onStatusLine?: ((line: string) => void) | undefined;
   /** Exit codes that count as success (default [0]). */
   okCodes?: readonly number[] | undefined;
   /** Variables removed from the inherited environment. */
@@ -54,6 +67,14 @@ export function quoteArgv(argv: readonly string[], max = Number.POSITIVE_INFINIT
   return text.length > max ? `${text.slice(0, max)} ... (${argv.length} arguments)` : text;
 }
 
+/** Text as a terminal would leave it: of a line redrawn with \r, only the last drawing. */
+function lastRedraws(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.split('\r').pop() ?? '')
+    .join('\n');
+}
+
 function tail(text: string, lines = 12): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -63,10 +84,57 @@ function tail(text: string, lines = 12): string {
  * a shell's children): SIGTERM to the group, SIGKILL 5 s later if anything is left.
  */
 export function spawn(file: string, args: readonly string[], o: RunOptions = {}): ResultPromise {
-  const child = execa(file, args, {
+  const trace = currentTrace();
+  trace?.command(maskSecrets([file, ...args]));
+  const observe = (stream: 'stdout' | 'stderr') => {
+    if (!o.onLine && !trace) return undefined;
+    const splitter = new LineSplitter(
+      (line) => {
+        const consumed = o.onLine?.(line, stream) === true;
+        if (!consumed && trace && line.trim()) trace.line(line, stream);
+      },
+      o.crLines === true || o.tty === true,
+    );
+    // A binary pass-through: the child's bytes reach the result unchanged, lines are only observed.
+    return [
+      {
+        *transform(chunk: unknown) {
+          splitter.push(chunk as Uint8Array);
+          yield chunk;
+        },
+        *final() {
+          splitter.end();
+          yield* [];
+        },
+        binary: true,
+      },
+    ];
+  };
+  const status = o.onStatusLine && new LineSplitter(o.onStatusLine);
+  const fd3 = status && [
+    {
+      *transform(chunk: unknown) {
+        status.push(chunk as Uint8Array);
+        yield chunk;
+      },
+      *final() {
+        status.end();
+        yield* [];
+      },
+      binary: true,
+    },
+  ];
+  const stdout = observe('stdout');
+  const stderr = observe('stderr');
+  // On a terminal through script(1): -e keeps the tool's exit code; SIGTERM to script ends the tool too.
+  const [cmd, argv] = o.tty
+    ? ['script', ['-qec', `stty cols 100 2>/dev/null; exec ${quoteArgv([file, ...args])}`, '/dev/null']]
+    : [file, args];
+  const env = o.tty ? { ...o.env, SHELL: '/bin/sh' } : o.env;
+  const child = execa(cmd, argv, {
     detached: true,
     cwd: o.cwd,
-    ...(o.unsetEnv ? { env: withoutKeys({ ...process.env, ...o.env }, o.unsetEnv), extendEnv: false } : { env: o.env, extendEnv: true }),
+    ...(o.unsetEnv ? { env: withoutKeys({ ...process.env, ...env }, o.unsetEnv), extendEnv: false } : { env, extendEnv: true }),
     stripFinalNewline: false,
     ...(o.input === undefined ? {} : { input: o.input }),
     ...(o.inputFile === undefined ? {} : { inputFile: o.inputFile }),
@@ -75,22 +143,13 @@ export function spawn(file: string, args: readonly string[], o: RunOptions = {})
     all: false,
     buffer: true,
     maxBuffer: 64 * 1024 * 1024,
-    ...(o.onLine
-      ? {
-          stdout: [
-            function* (line: unknown) {
-              o.onLine?.(String(line), 'stdout');
-              yield line;
-            },
-          ],
-          stderr: [
-            function* (line: unknown) {
-              o.onLine?.(String(line), 'stderr');
-              yield line;
-            },
-          ],
-        }
-      : {}),
+    ...(fd3
+      ? { stdio: [o.tty ? 'ignore' : 'pipe', stdout ?? 'pipe', stderr ?? 'pipe', fd3] }
+      : {
+          ...(o.tty ? { stdin: 'ignore' } : {}),
+          ...(stdout ? { stdout } : {}),
+          ...(stderr ? { stderr } : {}),
+        }),
   } as never) as ResultPromise;
   const signal = o.signal;
   if (signal) {
@@ -129,18 +188,24 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
   const ok = o.okCodes ?? [0];
   if (code !== undefined && ok.includes(code)) return { stdout, stderr, exitCode: code };
   const errno = (r.cause as NodeJS.ErrnoException | undefined)?.code;
-  if (errno === 'ENOENT') {
+  const missingUnderTty = o.tty === true && code === 127 && /not found/.test(stdout);
+  if (errno === 'ENOENT' || missingUnderTty) {
     const pkg = toolPackages[file];
-    throw new ToolError(`${file} is not installed (needed to run: ${quoteArgv(argv)})`, file, '', {
+    throw new ToolError(`${file} is not installed (needed to run: ${quoteArgv(maskSecrets(argv))})`, file, '', {
       hint: pkg ? `install it: apt-get install ${pkg}` : `install ${file} and make sure it is on PATH`,
     });
   }
   const why = r.timedOut ? `timed out after ${o.timeoutMs} ms` : r.signal ? `was killed by ${r.signal}` : `exited with code ${code}`;
-  const stderrTail = tail(stderr || stdout);
-  throw new ToolError(`${file} ${why}: ${quoteArgv(argv, 300)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`, file, stderrTail, {
-    hint: o.hint,
-    cause: r,
-  });
+  const stderrTail = tail(lastRedraws(stderr || stdout));
+  throw new ToolError(
+    `${file} ${why}: ${quoteArgv(maskSecrets(argv), 300)}${stderrTail ? `\n${indent(stderrTail)}` : ''}`,
+    file,
+    stderrTail,
+    {
+      hint: o.hint,
+      cause: r,
+    },
+  );
 }
 
 function withoutKeys(env: Record<string, string | undefined>, keys: readonly string[]): Record<string, string | undefined> {

@@ -1,12 +1,14 @@
 // Turn each image source into a compressed docker-archive in the payload directory, with its manifest entry.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { ToolError, UsageError } from '../errors.js';
+import { currentTrace, maskSecrets } from '../exec/trace.js';
+import { mib, pctText, Throttle } from '../pipeline/progress.js';
 import { type CompressionSettings, compressionExtension, compressorArgv } from './compress.js';
 import { readDockerArchive, retagDockerArchive, scanRootfsTar, writeRootfsImage } from './docker-archive.js';
 import type { PayloadImage } from './manifest.js';
@@ -45,6 +47,8 @@ export interface PayloadOptions {
   sourceDateEpoch: number;
   auth?: RegistryAuth | undefined;
   signal?: AbortSignal | undefined;
+  /** Throttled progress lines: skopeo's copy, the compressor's bytes in against the image's size. */
+  onProgress?: ((line: string) => void) | undefined;
 }
 
 /** How a source is named in progress lines and errors. */
@@ -74,7 +78,7 @@ async function fromSkopeo(spec: Extract<ImageSource, { kind: 'skopeo' }>, o: Pay
     const digest = await withAuthFile(o.auth ?? {}, spec.transport === 'docker' ? registryHost(spec.source) : '', async (authFile) => {
       const daemonHost = spec.transport === 'docker-daemon' ? process.env.DOCKER_HOST || undefined : undefined;
       const common = { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture, daemonHost };
-      await skopeoCopy({ source: spec.source, dest: tmp, ref, ...common }, { signal: o.signal });
+      await skopeoCopy({ source: spec.source, dest: tmp, ref, ...common }, { signal: o.signal }, o.onProgress);
       return skopeoDigest(spec.source, common, { signal: o.signal });
     });
     // skopeo writes docker.io/ into RepoTags for short names: record exactly the name the user gave.
@@ -137,7 +141,7 @@ export async function addImage(spec: ImageSpec, o: PayloadOptions): Promise<Payl
     };
     imageId = '';
     const file = `${archiveBaseName(ref)}${compressionExtension[o.compression.kind]}`;
-    const written = await compressTo(join(o.dir, file), produce, o);
+    const written = await compressTo(join(o.dir, file), produce, o, (await stat(spec.path)).size);
     imageId = id;
     return {
       refs,
@@ -148,7 +152,7 @@ export async function addImage(spec: ImageSpec, o: PayloadOptions): Promise<Payl
     };
   }
   const file = `${archiveBaseName(refs[0] ?? imageId)}${compressionExtension[o.compression.kind]}`;
-  const written = await compressTo(join(o.dir, file), produce, o);
+  const written = await compressTo(join(o.dir, file), produce, o, (await stat(spec.path)).size);
   return {
     refs,
     file,
@@ -165,14 +169,27 @@ interface Written {
 }
 
 /** produce() writes a tar; it goes through the compressor into target (atomically), hashed on the way. */
-async function compressTo(target: string, produce: (out: Writable) => Promise<void>, o: PayloadOptions): Promise<Written> {
+async function compressTo(
+  target: string,
+  produce: (out: Writable) => Promise<void>,
+  o: PayloadOptions,
+  expectedBytes: number,
+): Promise<Written> {
   const partial = `${target}.partial`;
   const hash = createHash('sha256');
   let bytes = 0;
   let uncompressedBytes = 0;
+  const tool = compressorArgv(o.compression)?.[0] ?? 'copy';
+  const throttle = o.onProgress && new Throttle(o.onProgress);
+  const progress = (final: boolean) => {
+    // The tar is about the size of its source; never claim 100 % before the end.
+    const pct = final ? 100 : Math.min(99, expectedBytes > 0 ? (uncompressedBytes / expectedBytes) * 100 : 0);
+    throttle?.report(pct, `${tool}: ${pctText(pct)} (${mib(uncompressedBytes)} in, ${mib(bytes)} out)`);
+  };
   const counter = new Transform({
     transform(chunk: Buffer, _e, cb) {
       uncompressedBytes += chunk.length;
+      progress(false);
       cb(null, chunk);
     },
   });
@@ -190,6 +207,7 @@ async function compressTo(target: string, produce: (out: Writable) => Promise<vo
       await Promise.all([produce(counter), pipeline(counter, hasher, file)]);
     } else {
       const [tool, args] = argv;
+      currentTrace()?.command(maskSecrets([tool, ...args]));
       const child = execa(tool, args, {
         stdin: 'pipe',
         stdout: 'pipe',
@@ -209,6 +227,7 @@ async function compressTo(target: string, produce: (out: Writable) => Promise<vo
       }
     }
     await rename(partial, target);
+    progress(true);
   } catch (e) {
     file.destroy();
     await rm(partial, { force: true });

@@ -1,9 +1,10 @@
 // skopeo wrapper: copy any supported source into a docker-archive, with credentials kept out of argv and logs.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { type RunOptions, run } from '../exec/run.js';
+import { mib } from '../pipeline/progress.js';
 
 export interface RegistryAuth {
   /** An existing auth file (containers-auth.json / docker config.json format). */
@@ -23,10 +24,12 @@ export interface SkopeoCopyOptions {
   tlsVerify?: boolean | undefined;
   /** docker-daemon sources: the daemon's socket (DOCKER_HOST), else skopeo's default /var/run/docker.sock. */
   daemonHost?: string | undefined;
+  /** Let skopeo name each blob it copies (progress); default quiet. */
+  verbose?: boolean | undefined;
 }
 
 export function copyArgs(o: SkopeoCopyOptions): string[] {
-  const args = ['--insecure-policy', 'copy', '--quiet'];
+  const args = ['--insecure-policy', 'copy', ...(o.verbose ? [] : ['--quiet'])];
   if (o.arch) args.push('--override-arch', o.arch, '--override-os', 'linux');
   if (o.authFile) args.push('--src-authfile', o.authFile);
   if (o.tlsVerify === false) args.push('--src-tls-verify=false');
@@ -112,15 +115,59 @@ export function explainSkopeoFailure(source: string, stderr: string): UsageError
   return undefined;
 }
 
-export async function skopeoCopy(o: SkopeoCopyOptions, io: RunOptions = {}): Promise<void> {
+/** skopeo's own lines when not on a terminal: "Copying blob sha256:...", "Copying config sha256:...". */
+export function parseSkopeoLine(line: string): { what: 'blob' | 'config'; digest: string } | { what: 'manifest' } | undefined {
+  const m = /^Copying (blob|config) (\S+)/.exec(line.trim());
+  if (m) return { what: m[1] as 'blob' | 'config', digest: m[2] ?? '' };
+  if (/^Writing manifest to image destination/.test(line.trim())) return { what: 'manifest' };
+  return undefined;
+}
+
+/**
+ * skopeo prints no byte counts off a terminal, and a docker-archive holds layers uncompressed while a registry
+ * states compressed sizes: no honest percentage exists. Progress is what is known: the blob being copied and
+ * the bytes written so far, every 2 s while they change.
+ */
+function skopeoProgress(dest: string, emit: (line: string) => void): { onLine: (line: string) => boolean; stop: () => void } {
+  let blobs = 0;
+  let doing = 'starting';
+  let lastBytes = -1;
+  const tick = async () => {
+    const bytes = (await stat(dest).catch(() => undefined))?.size ?? 0;
+    if (bytes === lastBytes) return;
+    lastBytes = bytes;
+    emit(`skopeo: ${doing}, ${mib(bytes)} written`);
+  };
+  const timer = setInterval(() => void tick(), 2000);
+  return {
+    onLine: (line) => {
+      const p = parseSkopeoLine(line);
+      if (!p) return false;
+      if (p.what === 'blob') doing = `blob ${++blobs} (${p.digest.slice(0, 19)})`;
+      else doing = p.what === 'config' ? 'config' : 'manifest';
+      emit(`skopeo: copying ${doing}`);
+      return true;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+export async function skopeoCopy(o: SkopeoCopyOptions, io: RunOptions = {}, onProgress?: (line: string) => void): Promise<void> {
+  const progress = onProgress && skopeoProgress(o.dest, onProgress);
   try {
-    await run('skopeo', copyArgs(o), io);
+    await run('skopeo', copyArgs({ ...o, verbose: o.verbose ?? progress !== undefined }), {
+      ...io,
+      ...(progress ? { onLine: (line: string) => progress.onLine(line) || io.onLine?.(line, 'stdout') } : {}),
+    });
+    if (progress && onProgress) onProgress(`skopeo: done, ${mib((await stat(o.dest)).size)} written`);
   } catch (e) {
     const explained =
       e instanceof Error && 'stderrTail' in e
         ? explainSkopeoFailure(o.source, String((e as { stderrTail: string }).stderrTail))
         : undefined;
     throw explained ?? e;
+  } finally {
+    progress?.stop();
   }
 }
 

@@ -1,6 +1,8 @@
 // Turn an ordered list of stages into one listr2 run; time each stage; always unwind mounts and the lock.
 import { Listr, ListrLogger, PRESET_TIMESTAMP, ProcessOutput } from 'listr2';
 import { InterruptedError } from '../errors.js';
+import { quoteArgv } from '../exec/run.js';
+import { type CommandTrace, withTrace } from '../exec/trace.js';
 import { MountStack } from '../rootfs/mounts.js';
 import type { BuildContext, Facts, Stage, StageTask } from './context.js';
 import type { Workspace } from './workspace.js';
@@ -14,11 +16,20 @@ export interface RunStagesOptions {
   stream?: NodeJS.WriteStream | undefined;
   /** Every stage event and progress line, whatever the renderer shows (--log-file). */
   log?: ((line: string) => void) | undefined;
+  /** Also show each external command line and the tools' own output (--verbose). */
+  verbose?: boolean | undefined;
 }
 
-export function chooseRenderer(o: { quiet?: boolean | undefined; env?: NodeJS.ProcessEnv; isTTY?: boolean | undefined }): RendererChoice {
+export function chooseRenderer(o: {
+  quiet?: boolean | undefined;
+  verbose?: boolean | undefined;
+  env?: NodeJS.ProcessEnv;
+  isTTY?: boolean | undefined;
+}): RendererChoice {
   const env = o.env ?? process.env;
   if (o.quiet) return 'quiet';
+  // Tool output scrolls: every line stays, timestamped, rather than one live line per task.
+  if (o.verbose) return 'plain';
   if (env.CI === 'true' || env.CI === '1' || !o.isTTY || env.TERM === 'dumb') return 'plain';
   return 'fancy';
 }
@@ -48,7 +59,8 @@ export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: 
         o.log?.(`start ${stage.title}`);
         let failed: unknown;
         try {
-          await stage.run(ctx, o.log ? logged(task, o.log) : task);
+          const t = o.log ? logged(task, o.log) : task;
+          await withTrace(o.verbose ? traceTo(t) : undefined, () => stage.run(ctx, t));
         } catch (e) {
           failed = e;
           throw e;
@@ -100,6 +112,18 @@ function logged(task: StageTask, log: (line: string) => void): StageTask {
     set title(t: string) {
       log(`title ${t}`);
       task.title = t;
+    },
+  };
+}
+
+/** --verbose: command lines and tool output become task output lines, so every renderer and the log get them. */
+function traceTo(task: StageTask): CommandTrace {
+  return {
+    command: (argv) => {
+      task.output = `$ ${quoteArgv(argv, 4000)}`;
+    },
+    line: (text) => {
+      task.output = `  ${text}`;
     },
   };
 }

@@ -10,7 +10,7 @@ import { type Accel, QEMU_BINARY, timeoutScale } from './accel.js';
 import { type BootMedia, bootPaths, DEFAULT_REPORT_PORT, qemuArgs } from './args.js';
 import { type DiagnosisKind, diagnoseDetail, FATAL_KINDS } from './diagnose.js';
 import { type FirmwareKind, prepareFirmware } from './firmware.js';
-import { type Phase, PhaseTracker } from './phases.js';
+import { type Phase, PhaseTracker, phaseLabel } from './phases.js';
 import { QmpClient } from './qmp.js';
 import { type GuestReport, parseGuestReport } from './report.js';
 
@@ -162,6 +162,9 @@ async function qmpSocketPath(workDir: string): Promise<{ path: string; tempDir?:
   return { path: join(tempDir, 'qmp.sock'), tempDir };
 }
 
+/** Interval of the "in <phase>, N s elapsed" lines during a boot. */
+const HEARTBEAT_MS = 5000;
+
 function secs(ms: number): string {
   return (ms / 1000).toFixed(1);
 }
@@ -218,7 +221,15 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     await exited;
   };
 
-  const tracker = new PhaseTracker((p) => say(`${p.name} reached after ${secs(p.atMs)} s`));
+  const tracker = new PhaseTracker((p) => say(`${phaseLabel(p.name)} reached after ${secs(p.atMs)} s`));
+  // Between phases (a TCG boot spends a minute in the kernel and userspace) the elapsed time still moves.
+  let beatAtMs = 0;
+  const heartbeat = (now: number) => {
+    if (now - beatAtMs < HEARTBEAT_MS) return;
+    beatAtMs = now;
+    const last = tracker.lastPhase();
+    say(`${last ? `in ${phaseLabel(last)}` : 'starting'}, ${Math.round(now / 1000)} s elapsed`);
+  };
   const serialTail = new FileTail(paths.serialLog);
   const firmwareTail = new FileTail(paths.firmwareLog);
   const screenshots: string[] = [];
@@ -294,6 +305,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
       await poll();
       if (exit) break;
       const now = elapsed();
+      heartbeat(now);
 
       if (menuShot === 'pending') {
         const decision = menuShotDecision(

@@ -1,7 +1,12 @@
-// Derives boot phases (firmware, bootloader, kernel, userspace, reported) from the serial and firmware logs.
+// Derives boot phases (firmware, bootloader, kernel, userspace, loader, reported) from the serial and firmware logs.
 
-export type PhaseName = 'firmware' | 'bootloader' | 'kernel' | 'userspace' | 'reported';
-export const PHASE_ORDER: readonly PhaseName[] = ['firmware', 'bootloader', 'kernel', 'userspace', 'reported'];
+export type PhaseName = 'firmware' | 'bootloader' | 'kernel' | 'userspace' | 'loader' | 'reported';
+export const PHASE_ORDER: readonly PhaseName[] = ['firmware', 'bootloader', 'kernel', 'userspace', 'loader', 'reported'];
+
+/** How a phase is named in progress lines: the guest's report arriving is the end of the boot, "done". */
+export function phaseLabel(name: PhaseName): string {
+  return name === 'reported' ? 'done' : name;
+}
 
 export interface Phase {
   name: PhaseName;
@@ -35,6 +40,8 @@ const BOOTLOADER_SERIAL =
 export const MENU_MARKER = /GNU GRUB\s+version|will be executed automatically in|Press \[?Tab\]? to edit|Automatic boot in \d+ seconds?/;
 const KERNEL = /Linux version \d/;
 const USERSPACE = /systemd\[1\]:|Welcome to (?!GRUB)\S|\[\s+OK\s+\] (Started|Reached|Finished)| login: ?$/;
+/** remaster's image loader started: systemd's "Starting remaster-loader.service" or the loader's own lines. */
+const LOADER = /Starting remaster-loader\.s|remaster-loader\[\d+\]:/;
 
 /** The phases one clean line (escape codes removed) proves were reached. */
 export function phaseMarkers(line: string, source: LogSource): PhaseName[] {
@@ -46,6 +53,7 @@ export function phaseMarkers(line: string, source: LogSource): PhaseName[] {
   if (BOOTLOADER_SERIAL.test(line)) found.push('bootloader');
   if (KERNEL.test(line)) found.push('kernel');
   if (USERSPACE.test(line)) found.push('userspace');
+  if (LOADER.test(line)) found.push('loader');
   return found;
 }
 

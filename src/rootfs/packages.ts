@@ -1,6 +1,7 @@
 // Engine packages: what to install for each engine, and apt in a chroot.
 
 import type { RunOptions } from '../exec/run.js';
+import { aptProgress, DpkgProgress, pctText, Throttle } from '../pipeline/progress.js';
 import { decompressorPackage } from '../images/compress.js';
 import type { Compression } from '../images/manifest.js';
 import type { Engine } from '../units/render.js';
@@ -30,7 +31,10 @@ export function packagesFor(engine: Engine, compression: Compression, extra: rea
   return [...new Set(pkgs)];
 }
 
-export function aptInstallArgs(pkgs: readonly string[]): string[] {
+/** The fd apt and dpkg report their machine-readable status on (RunOptions.onStatusLine reads it). */
+export const STATUS_FD = 3;
+
+export function aptInstallArgs(pkgs: readonly string[], statusFd?: number): string[] {
   return [
     'apt-get',
     'install',
@@ -41,15 +45,29 @@ export function aptInstallArgs(pkgs: readonly string[]): string[] {
     'Dpkg::Options::=--force-confdef',
     '-o',
     'Dpkg::Options::=--force-confold',
+    ...(statusFd === undefined ? [] : ['-o', `APT::Status-Fd=${statusFd}`]),
     ...pkgs,
   ];
 }
 
-export async function aptInstall(s: ChrootSession, pkgs: readonly string[], io: RunOptions): Promise<string[]> {
+/** Progress callback of the installs: one throttled line per step (download and install percentages). */
+export type PackageProgress = (line: string) => void;
+
+export async function aptInstall(
+  s: ChrootSession,
+  pkgs: readonly string[],
+  io: RunOptions,
+  onProgress?: PackageProgress,
+): Promise<string[]> {
   const hint =
     "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*); the packages must exist for the base release";
+  onProgress?.('apt: update the package lists');
   await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
-  await s.run(aptInstallArgs(pkgs), { ...io, hint });
+  await s.run(aptInstallArgs(pkgs, onProgress ? STATUS_FD : undefined), {
+    ...io,
+    hint,
+    ...(onProgress ? { onStatusLine: aptProgress(onProgress, 'apt') } : {}),
+  });
   await s.run(['apt-get', 'clean'], io);
   const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], io);
   return stdout.split('\n').filter(Boolean);
@@ -64,21 +82,58 @@ export async function aptInstallOffline(
   debs: readonly string[],
   pkgs: readonly string[],
   io: RunOptions,
+  onProgress?: PackageProgress,
 ): Promise<string[]> {
   const hint =
     'the package folder must hold the full dependency closure for this base: make it with remaster packages fetch --iso <this base>';
   // dpkg, not apt: apt mishandles some local .deb paths ("Pathname to install is not absolute") and would
   // want package lists; dpkg unpacks the whole set, then configures it, so order does not matter.
-  await s.run(['dpkg', '-i', '--force-confdef', '--force-confold', ...debs.map((d) => `${OFFLINE_DEBS}/${d}`)], { ...io, hint });
+  const progress = onProgress && new DpkgProgress(debs.length);
+  const throttle = onProgress && new Throttle(onProgress);
+  await s.run(
+    [
+      'dpkg',
+      '-i',
+      '--force-confdef',
+      '--force-confold',
+      ...(progress ? ['--status-fd', String(STATUS_FD)] : []),
+      ...debs.map((d) => `${OFFLINE_DEBS}/${d}`),
+    ],
+    {
+      ...io,
+      hint,
+      ...(progress && throttle
+        ? {
+            onStatusLine: (line: string) => {
+              const p = progress.feed(line);
+              if (p) throttle.report(p.pct, `dpkg: ${pctText(p.pct)} (${p.action} ${p.pkg})`);
+            },
+          }
+        : {}),
+    },
+  );
   const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], { ...io, hint });
   return stdout.split('\n').filter(Boolean);
 }
 
 /** Download (only) the packages and every dependency the root lacks, into the chroot's apt archive cache. */
-export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io: RunOptions): Promise<void> {
+export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io: RunOptions, onProgress?: PackageProgress): Promise<void> {
   const hint = "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*)";
+  onProgress?.('apt: update the package lists');
   await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
-  await s.run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '--download-only', ...pkgs], { ...io, hint });
+  await s.run(
+    [
+      'apt-get',
+      'install',
+      '-y',
+      '-q',
+      '--no-install-recommends',
+      '--download-only',
+      ...(onProgress ? ['-o', `APT::Status-Fd=${STATUS_FD}`] : []),
+      ...pkgs,
+    ],
+    { ...io, hint, ...(onProgress ? { onStatusLine: aptProgress(onProgress, 'apt') } : {}) },
+  );
 }
 
 /** Paths (relative to the root) that only hold caches of the build: dropped from the new layer. */

@@ -1,6 +1,7 @@
 // squashfs-tools wrappers (mksquashfs, unsquashfs) and a reader for the superblock.
 import { open } from 'node:fs/promises';
 import { type RunOptions, run } from '../exec/run.js';
+import { squashfsProgress } from '../pipeline/progress.js';
 
 export type SquashCompression = 'gzip' | 'lzma' | 'lzo' | 'xz' | 'lz4' | 'zstd';
 
@@ -59,6 +60,8 @@ export interface MksquashfsOptions {
   exclude?: readonly string[] | undefined;
   /** Keep all files as root:root. */
   allRoot?: boolean | undefined;
+  /** Draw the progress bar (the caller runs mksquashfs on a terminal and parses it). */
+  progress?: boolean | undefined;
 }
 
 export function mksquashfsArgs(o: MksquashfsOptions): string[] {
@@ -74,13 +77,25 @@ export function mksquashfsArgs(o: MksquashfsOptions): string[] {
   }
   if (o.allRoot) args.push('-all-root');
   if (o.exclude && o.exclude.length > 0) args.push('-wildcards', '-e', ...o.exclude);
-  args.push('-no-progress');
+  if (!o.progress) args.push('-no-progress');
   return args;
 }
 
-// mksquashfs refuses SOURCE_DATE_EPOCH in its environment together with -all-time: the flags say it explicitly.
-export const mksquashfs = (o: MksquashfsOptions, io: RunOptions = {}) =>
-  run('mksquashfs', mksquashfsArgs(o), { ...io, unsetEnv: ['SOURCE_DATE_EPOCH'] });
+/**
+ * mksquashfs refuses SOURCE_DATE_EPOCH in its environment together with -all-time: the flags say it explicitly.
+ * With onProgress, mksquashfs runs on a pseudo-terminal (squashfs-tools 4.5 draws its bar only there) and
+ * each redraw of the bar is parsed into a throttled percentage.
+ */
+export const mksquashfs = (o: MksquashfsOptions, io: RunOptions = {}, onProgress?: (line: string) => void) =>
+  run('mksquashfs', mksquashfsArgs({ ...o, progress: o.progress ?? onProgress !== undefined }), {
+    ...io,
+    unsetEnv: ['SOURCE_DATE_EPOCH'],
+    ...(onProgress ? { tty: true, onLine: chain(squashfsProgress(onProgress, 'mksquashfs'), io.onLine) } : {}),
+  });
+
+function chain(first: (line: string) => boolean, then: RunOptions['onLine']): NonNullable<RunOptions['onLine']> {
+  return (line, stream) => first(line) || then?.(line, stream) === true;
+}
 
 export interface UnsquashfsOptions {
   image: string;
@@ -88,11 +103,13 @@ export interface UnsquashfsOptions {
   processors?: number | undefined;
   /** Byte offset of the squashfs inside image (a squashfs stored in an ISO). */
   offset?: number | undefined;
+  /** Draw the progress bar (unsquashfs draws it on a pipe too, redrawn with \r). */
+  progress?: boolean | undefined;
 }
 
 export function unsquashfsArgs(o: UnsquashfsOptions): string[] {
   return [
-    '-no-progress',
+    ...(o.progress ? [] : ['-no-progress']),
     '-d',
     o.dest,
     ...(o.offset === undefined ? [] : ['-o', String(o.offset)]),
@@ -101,7 +118,11 @@ export function unsquashfsArgs(o: UnsquashfsOptions): string[] {
   ];
 }
 
-export const unsquashfs = (o: UnsquashfsOptions, io: RunOptions = {}) => run('unsquashfs', unsquashfsArgs(o), io);
+export const unsquashfs = (o: UnsquashfsOptions, io: RunOptions = {}, onProgress?: (line: string) => void) =>
+  run('unsquashfs', unsquashfsArgs({ ...o, progress: o.progress ?? onProgress !== undefined }), {
+    ...io,
+    ...(onProgress ? { crLines: true, onLine: chain(squashfsProgress(onProgress, 'unsquashfs'), io.onLine) } : {}),
+  });
 
 /** Parse `unsquashfs -s` output (compression and block size), as a cross-check of parseSuperblock. */
 export function parseUnsquashfsStat(text: string): { compression?: string; blockSize?: number; bytes?: number } {

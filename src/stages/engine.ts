@@ -18,8 +18,9 @@ export const engine: Stage = {
     const root = ctx.ws.merged;
     const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
     task.title = `Install the container engine (${pkgs.join(' ')})`;
-    const onLine = (line: string) => {
-      if (line.trim()) task.output = line;
+    // apt's and dpkg's own lines show with --verbose; their status fd gives the percentages.
+    const onProgress = (line: string) => {
+      task.output = line;
     };
     const offline = c.packagesDir;
     if (offline) {
@@ -29,13 +30,13 @@ export const engine: Stage = {
       task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
       ctx.facts.installedPackages = await withChroot(
         root,
-        { signal: ctx.signal, onLine },
-        (s) => aptInstallOffline(s, debs, pkgs, { signal: ctx.signal, onLine }),
+        { signal: ctx.signal },
+        (s) => aptInstallOffline(s, debs, pkgs, { signal: ctx.signal }, onProgress),
         { bind: [{ source: offline, target: OFFLINE_DEBS }] },
       );
     } else {
-      ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal, onLine }, (s) =>
-        aptInstall(s, pkgs, { signal: ctx.signal, onLine }),
+      ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal }, (s) =>
+        aptInstall(s, pkgs, { signal: ctx.signal }, onProgress),
       );
     }
     // Roots without merged /usr keep some of these in /sbin or /bin.

@@ -24,6 +24,9 @@ export const images: Stage = {
         sourceDateEpoch: ctx.config.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
         auth: ctx.config.registryAuth,
         signal: ctx.signal,
+        onProgress: (line) => {
+          task.output = `${describeSpec(spec)}: ${line}`;
+        },
       });
       for (const ref of img.refs) {
         const clash = out.find((o) => o.refs.some((r) => normaliseRef(r) === normaliseRef(ref)));

@@ -9,6 +9,7 @@ import { algoOf, hashFile, updateChecksumText } from '../iso/checksums.js';
 import { xorrisoExtract, xorrisoModify } from '../iso/xorriso.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
+import { mib, xorrisoProgress } from '../pipeline/progress.js';
 
 /** Where the ISO is written before it is renamed onto --out: beside it, so the rename is atomic. */
 export function partialPath(out: string): string {
@@ -67,14 +68,15 @@ export const iso: Stage = {
         },
         {
           signal: ctx.signal,
-          onLine: (l) => {
-            if (/UPDATE|pacifier|Writing/.test(l)) task.output = l.trim();
-          },
+          onLine: xorrisoProgress((line) => {
+            task.output = line;
+          }, 'xorriso'),
         },
       );
       const sha = createHash('sha256');
       await pipeline(createReadStream(partial), sha);
       const bytes = (await stat(partial)).size;
+      task.output = `xorriso: 100 % (${mib(bytes)})`;
       // Verification boots this very file; publish renames it onto --out only after that passed.
       ctx.facts.output = { path: partial, bytes, sha256: sha.digest('hex') };
       task.output = `${(bytes / 1024 / 1024).toFixed(1)} MiB written beside ${out}`;

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { run } from '../exec/run.js';
 import { openTar, sniffCompression } from '../images/docker-archive.js';
 import { parseRef } from '../images/reference.js';
+import { parseSkopeoLine } from '../images/skopeo.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { sweepMounts } from '../rootfs/mounts.js';
@@ -45,11 +46,17 @@ export const readyStore: Stage = {
         await pipeline(openTar(archive, await sniffCompression(archive), ctx.signal), createWriteStream(tar));
         for (const ref of img.refs) {
           task.output = `${ref} -> ready store`;
+          let blobs = 0;
           await run(
             'skopeo',
-            ['--insecure-policy', 'copy', '--quiet', `docker-archive:${tar}`, containersStorageRef(store, runRoot, readyStoreName(ref))],
+            ['--insecure-policy', 'copy', `docker-archive:${tar}`, containersStorageRef(store, runRoot, readyStoreName(ref))],
             {
               signal: ctx.signal,
+              onLine: (line) => {
+                const p = parseSkopeoLine(line);
+                if (p) task.output = `${ref} -> ready store: ${p.what === 'blob' ? `blob ${++blobs} (${p.digest.slice(0, 19)})` : p.what}`;
+                return p !== undefined;
+              },
             },
           );
         }
@@ -67,6 +74,9 @@ export const readyStore: Stage = {
     await mksquashfs(
       { source: store, target: file, compression: top.compression, blockSize: top.blockSize, sourceDateEpoch: ctx.config.sourceDateEpoch },
       { signal: ctx.signal },
+      (line) => {
+        task.output = line;
+      },
     );
     ctx.facts.isoMap.set(READY_STORE_ISO_PATH, file);
     await rm(store, { recursive: true, force: true });

@@ -75,7 +75,9 @@ export const rootfs: Stage = {
       const tree = ctx.ws.path('layer', 'tree');
       await mkdir(join(tree, '..'), { recursive: true });
       task.output = `rebuild mode: extracting ${layer.path}`;
-      await unsquashfs({ image: base.iso, dest: tree, offset: layer.lba * ISO_SECTOR }, { signal: ctx.signal });
+      await unsquashfs({ image: base.iso, dest: tree, offset: layer.lba * ISO_SECTOR }, { signal: ctx.signal }, (line) => {
+        task.output = line;
+      });
       await mkdir(ctx.ws.merged, { recursive: true });
       await ctx.mounts.mount({ source: tree, target: ctx.ws.merged, bind: true });
       ctx.facts.layerRoot = tree;

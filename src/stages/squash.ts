@@ -23,6 +23,9 @@ export const squash: Stage = {
         sourceDateEpoch: ctx.config.sourceDateEpoch,
       },
       { signal: ctx.signal },
+      (line) => {
+        task.output = line;
+      },
     );
     const bytes = (await stat(file)).size;
     const isoPath =

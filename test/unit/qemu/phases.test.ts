@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { menuShotDecision } from '../../../src/qemu/launch.js';
-import { type Phase, PhaseTracker, phaseMarkers, stripTerminalCodes } from '../../../src/qemu/phases.js';
+import { PHASE_ORDER, type Phase, PhaseTracker, phaseLabel, phaseMarkers, stripTerminalCodes } from '../../../src/qemu/phases.js';
 import { fixture } from './fixtures.js';
 
 test('stripTerminalCodes removes escapes and control bytes but keeps text', () => {
@@ -110,4 +110,18 @@ test('PhaseTracker on a captured Debian live UEFI boot (OVMF + GRUB on serial)',
     ],
   );
   assert.equal(t.menuSeenAtMs, 2000);
+});
+
+test('the loader phase: systemd starting remaster-loader, or the loader own lines (captured serial lines)', () => {
+  const starting = stripTerminalCodes('         Starting \x1b[0;1;39mremaster-loader.s…ed container images into podman...');
+  assert.deepEqual(phaseMarkers(starting, 'serial'), ['loader']);
+  assert.deepEqual(phaseMarkers('[   42.901749] remaster-loader[418]: present: demo/web:1.0 (9227de874873)', 'serial'), ['loader']);
+  const t = new PhaseTracker();
+  t.mark('reported', 50000);
+  t.mark('loader', 40000);
+  assert.deepEqual(
+    t.phases.map((p) => p.name),
+    ['loader', 'reported'],
+  );
+  assert.deepEqual(PHASE_ORDER.map(phaseLabel), ['firmware', 'bootloader', 'kernel', 'userspace', 'loader', 'done']);
 });
