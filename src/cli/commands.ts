@@ -11,6 +11,8 @@ import { isUserKey, setUserDefault, USER_KEYS, userDefaults, userStore } from '.
 import type { BuildConfig } from '../config/types.js';
 import { doctorReport, runChecks } from '../doctor.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { quoteArgv } from '../exec/run.js';
+import { type CommandTrace, withTrace } from '../exec/trace.js';
 import { writeBusyboxRootfs } from '../fixture/busybox-rootfs.js';
 import { ensureDebianLiveIso } from '../fixture/debian-live.js';
 import { parseRef } from '../images/reference.js';
@@ -261,6 +263,7 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
       // The flag's earlier name, still accepted.
       'work-dir': { type: 'string' },
       json: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
     },
     'verify',
   );
@@ -286,18 +289,23 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
   if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new UsageError(`--timeout: expected seconds, got "${timeout}"`);
   const evidenceDir = resolve(s(values['evidence-dir']) ?? s(values['work-dir']) ?? join(defaultCacheDir(), 'verify'));
   await mkdir(evidenceDir, { recursive: true });
-  const outcomes = await verifyIso({
-    iso,
-    engine,
-    expected: expect,
-    firmwares,
-    media,
-    accel: accel as 'auto',
-    timeout: timeout === undefined ? undefined : Number(timeout),
-    evidenceDir,
-    signal,
-    onLine: (l) => process.stderr.write(`${l}\n`),
-  });
+  const trace: CommandTrace | undefined = values.verbose
+    ? { command: (a) => process.stderr.write(`$ ${quoteArgv(a, 4000)}\n`), line: (l) => process.stderr.write(`  ${l}\n`) }
+    : undefined;
+  const outcomes = await withTrace(trace, () =>
+    verifyIso({
+      iso,
+      engine,
+      expected: expect,
+      firmwares,
+      media,
+      accel: accel as 'auto',
+      timeout: timeout === undefined ? undefined : Number(timeout),
+      evidenceDir,
+      signal,
+      onLine: (l) => process.stderr.write(`${l}\n`),
+    }),
+  );
   const ok = outcomes.every((o) => o.ok);
   const index = evidenceIndexPaths(evidenceDir);
   if (values.json) process.stdout.write(`${JSON.stringify({ ok, iso, evidenceDir, ...index, outcomes }, null, 2)}\n`);

@@ -48,13 +48,19 @@ Options:
   --menu-title <text>, --menu-timeout <seconds>   isolinux title / first GRUB entry name; both menus' wait
   --disk-info <text>         new .disk/info (the medium name installers show)
   --json                     print the build report as JSON on stdout
-  --log-file <file>          append every stage event and progress line, timestamped
-  -q, --quiet, --debug       progress goes to stderr: live when on a terminal, plain timestamped
-                             lines in CI or when piped (NO_COLOR is respected)
+  --log-file <file>          append every stage event and progress line (with -v, every command
+                             line and tool output too), timestamped, whatever the terminal shows
+  -q, --quiet                no progress on stderr (errors and the report remain)
+  -v, --verbose              also each external command line (credentials masked) and the tools'
+                             own output, as plain timestamped lines
+                             Progress (percentages from mksquashfs, apt, zstd, xorriso; boot phases)
+                             goes to stderr: live on a terminal, plain timestamped lines in CI or
+                             when piped. NO_COLOR=1 turns colour off.
 
 Examples:
   remaster build --iso debian-live-12.iso --out app.iso --engine docker --image app.tar
   remaster build -c remaster.yml --verify all --json > report.json
+  remaster build -c remaster.yml -q -v --log-file build.log   # quiet terminal, complete log
 ${EXIT}`,
   inspect: `remaster inspect <iso> [--json]: flavor, boot entries, root filesystem layers, checksum files.
 
@@ -64,7 +70,7 @@ ${EXIT}`,
   verify: `remaster verify <iso> --engine docker|podman --expect <name:tag[@sha256:id]> [...]
   --firmware bios|uefi|all (default bios), --media cdrom|usb|all (default cdrom),
   --accel auto|kvm|tcg, --timeout <seconds>, --evidence-dir <dir> (serial logs, screenshots,
-  verify.json, junit.xml), --json
+  verify.json, junit.xml), --json, -v/--verbose (the QEMU command line and its output)
 
 Boots the ISO in QEMU through its own boot loader; the guest reports what its engine holds.
 
@@ -72,6 +78,7 @@ Example:
   remaster verify app.iso --engine podman --expect acme/app:1.2 --firmware all
 ${EXIT}`,
   packages: `remaster packages fetch --engine docker|podman --iso <base.iso> --out <folder> [--package <deb>...]
+  [-q|--quiet] [-v|--verbose]
 Downloads the engine packages and every dependency the base's root lacks, for the base's release and
 architecture, into <folder> (with packages.json). On a machine without network:
   remaster build --packages <folder> ...
@@ -92,6 +99,7 @@ Example:
   remaster doctor --json | jq '.checks[] | select(.ok | not)'
 ${EXIT}`,
   demo: `remaster demo [--engine docker|podman] [--out <path>] [--verify bios|uefi|all|none]
+              [-q|--quiet] [-v|--verbose] [--log-file <file>] [--json]
 Builds a small Debian live base ISO from Debian packages (cached), a busybox image without any registry,
 remasters the base with it and boots the result.
 

@@ -68,6 +68,8 @@ export async function aptInstall(
     hint,
     ...(onProgress ? { onStatusLine: aptProgress(onProgress, 'apt') } : {}),
   });
+  // apt's own status stops short of 100 (its last step is "Installed <pkg>"): apt-get exiting 0 is the end.
+  onProgress?.(`apt: install 100 % (${pkgs.length} package(s) and their dependencies)`);
   await s.run(['apt-get', 'clean'], io);
   const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], io);
   return stdout.split('\n').filter(Boolean);

@@ -9,6 +9,11 @@ import type { BuildReport } from '../../src/build.js';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { cli, fixtureIso } from '../helpers/fixture.js';
 import { CLI } from '../helpers/paths.js';
+import { assertRising } from '../helpers/progress.js';
+
+/** Percentages of one kind of plain progress line on stderr ("[OUTPUT] [12:00:00] dpkg: 42 % (...)"). */
+const plainPercentages = (stderr: string, label: string) =>
+  [...stderr.matchAll(new RegExp(`^\\[OUTPUT\\] \\[[\\d:]+\\] ${label} (\\d+) %`, 'gm'))].map((m) => Number(m[1]));
 
 test('packages fetch gives the closure; build --packages installs it with no network at all', { timeout: 20 * 60 * 1000 }, async () => {
   const base = await fixtureIso();
@@ -16,6 +21,7 @@ test('packages fetch gives the closure; build --packages installs it with no net
   const debs = join(dir, 'debs');
   const f = cli(['packages', 'fetch', '--engine', 'podman', '--iso', base, '--out', debs]);
   assert.equal(f.status, 0, f.stderr.slice(-3000));
+  assertRising(plainPercentages(f.stderr, 'apt: download'), 'apt download (status fd)');
   const files = readdirSync(debs);
   assert.ok(files.some((d) => d.startsWith('podman_')));
   assert.ok(
@@ -56,6 +62,8 @@ test('packages fetch gives the closure; build --packages installs it with no net
   const ok = offline(join(dir, 'offline.iso'));
   assert.equal(ok.status, 0, ok.stderr.slice(-3000));
   const report = JSON.parse(ok.stdout) as BuildReport;
+  // dpkg's status fd: each package unpacked, then configured, counted up to 100 %.
+  assertRising(plainPercentages(ok.stderr, 'dpkg:'), 'dpkg -i');
   assert.ok(
     report.packages?.some((p) => p.startsWith('podman=')),
     JSON.stringify(report.packages),

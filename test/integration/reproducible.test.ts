@@ -1,4 +1,5 @@
 // Same inputs + SOURCE_DATE_EPOCH = the same ISO, byte for byte (engine from apt, a rootfs image, layer mode).
+// The second build runs with --verbose: it must not change a byte, and its log shows every tool's progress.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { cli, fixtureIso } from '../helpers/fixture.js';
+import { assertVerboseBuildLog } from '../helpers/progress.js';
 
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -37,7 +39,7 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
         `rootfs:${rootfs}=demo/busybox:1.0`,
         '--verify',
         'none',
-        '-q',
+        n === 1 ? '-q' : '--verbose',
         '--log-file',
         log,
       ],
@@ -49,6 +51,8 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
     sums.push(await sha256(out));
     // --quiet silences the terminal, not the log file.
     const text = readFileSync(log, 'utf8');
+    if (n === 1) assert.equal(r.stderr, '', '--quiet');
+    else assertVerboseBuildLog(text, r.stderr);
     assert.match(text, /^\S+Z start Preflight/m);
     assert.match(text, /^\S+Z skip {2}Boot the ISO in QEMU.*: verification off/m);
     assert.match(text, /^\S+Z done {2}Publish the ISO \([\d.]+ s\)$/m);

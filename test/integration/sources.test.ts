@@ -55,9 +55,20 @@ after(() => {
 });
 
 test('registry without auth: pulled, named by its reference, same image ID, registry digest recorded', async () => {
+  const progress: string[] = [];
   const img = await addImage(
     { kind: 'skopeo', transport: 'docker', source: `docker://${open.host}/demo/busybox:1.0`, tlsVerify: false },
-    opts(),
+    opts({ onProgress: (l) => progress.push(l) }),
+  );
+  // Progress: the blob skopeo copies, the bytes it wrote, then zstd's percentage up to 100.
+  assert.match(progress.join('\n'), /^skopeo: copying blob 1 \(sha256:[0-9a-f]{12}\)$/m);
+  assert.match(progress.join('\n'), /^skopeo: done, [\d.]+ MiB written$/m);
+  assert.equal(
+    progress
+      .filter((l) => l.startsWith('zstd: '))
+      .at(-1)
+      ?.replace(/ \(.*/, ''),
+    'zstd: 100 %',
   );
   assert.deepEqual(img.refs, [`${open.host}/demo/busybox:1.0`]);
   assert.equal(img.imageId, imageId);
