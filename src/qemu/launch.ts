@@ -221,9 +221,12 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     await exited;
   };
 
-  const tracker = new PhaseTracker((p) => say(`${phaseLabel(p.name)} reached after ${secs(p.atMs)} s`));
   // Between phases (a TCG boot spends a minute in the kernel and userspace) the elapsed time still moves.
   let beatAtMs = 0;
+  const tracker = new PhaseTracker((p) => {
+    beatAtMs = p.atMs;
+    say(`${phaseLabel(p.name)} reached after ${secs(p.atMs)} s`);
+  });
   const heartbeat = (now: number) => {
     if (now - beatAtMs < HEARTBEAT_MS) return;
     beatAtMs = now;
