@@ -20,6 +20,7 @@ const TOOLS: { tool: string; args: string[]; for: string }[] = [
   { tool: 'xorriso', args: ['-version'], for: 'build' },
   { tool: 'mksquashfs', args: ['-version'], for: 'build' },
   { tool: 'unsquashfs', args: ['-version'], for: 'build' },
+  { tool: 'script', args: ['--version'], for: 'build (mksquashfs progress on a pseudo-terminal)' },
   { tool: 'zstd', args: ['--version'], for: 'build (zstd archives)' },
   { tool: 'getfattr', args: ['--version'], for: 'build' },
   { tool: 'setfattr', args: ['--version'], for: 'build' },

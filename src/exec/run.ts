@@ -58,6 +58,7 @@ export const toolPackages: Record<string, string> = {
   mcopy: 'mtools',
   mmd: 'mtools',
   xz: 'xz-utils',
+  script: 'bsdutils',
   getfattr: 'attr',
   setfattr: 'attr',
 };
@@ -190,9 +191,11 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
   const errno = (r.cause as NodeJS.ErrnoException | undefined)?.code;
   const missingUnderTty = o.tty === true && code === 127 && /not found/.test(stdout);
   if (errno === 'ENOENT' || missingUnderTty) {
-    const pkg = toolPackages[file];
-    throw new ToolError(`${file} is not installed (needed to run: ${quoteArgv(maskSecrets(argv))})`, file, '', {
-      hint: pkg ? `install it: apt-get install ${pkg}` : `install ${file} and make sure it is on PATH`,
+    // With tty, ENOENT is about script(1) itself; the tool missing shows as the shell's 127.
+    const missing = o.tty && errno === 'ENOENT' ? 'script' : file;
+    const pkg = toolPackages[missing];
+    throw new ToolError(`${missing} is not installed (needed to run: ${quoteArgv(maskSecrets(argv))})`, missing, '', {
+      hint: pkg ? `install it: apt-get install ${pkg}` : `install ${missing} and make sure it is on PATH`,
     });
   }
   const why = r.timedOut ? `timed out after ${o.timeoutMs} ms` : r.signal ? `was killed by ${r.signal}` : `exited with code ${code}`;

@@ -13,7 +13,8 @@ export function requiredTools(c: {
   images?: readonly { kind: string }[];
   podmanStore?: string;
 }): string[] {
-  const tools = ['xorriso', 'mksquashfs', 'unsquashfs', 'mount', 'umount', 'chroot', 'findmnt', 'getfattr', 'setfattr'];
+  // script (util-linux): mksquashfs runs on a pseudo-terminal, the only place it draws its progress.
+  const tools = ['xorriso', 'mksquashfs', 'unsquashfs', 'script', 'mount', 'umount', 'chroot', 'findmnt', 'getfattr', 'setfattr'];
   if (c.podmanStore === 'ready' || c.images?.some((i) => i.kind === 'skopeo')) tools.push('skopeo');
   if (c.compression.kind === 'zstd') tools.push('zstd');
   if (c.compression.kind === 'xz') tools.push('xz');
