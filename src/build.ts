@@ -5,7 +5,9 @@ import { requireRoot } from './stages/preflight.js';
 import type { PayloadManifest } from './images/manifest.js';
 import type { StageTiming, VerifyOutcome } from './pipeline/context.js';
 import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
+import { RESUME_FILE, ResumeStore } from './pipeline/resume.js';
 import { Workspace } from './pipeline/workspace.js';
+import { VERSION } from './cli/help.js';
 import { engine } from './stages/engine.js';
 import { images } from './stages/images.js';
 import { metadata } from './stages/metadata.js';
@@ -17,6 +19,25 @@ import { readyStore } from './stages/ready-store.js';
 import { rootfs } from './stages/rootfs.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
+
+/** What a build leaves in its work folder besides verification evidence (removed after success unless --keep-work). */
+const WORK_PARTS = [
+  'layer',
+  'layer.touched',
+  'payload',
+  'payload-written.json',
+  'iso-files',
+  'meta',
+  'mnt',
+  'layer.squashfs',
+  'layer.squashfs.partial',
+  'ready-store.squashfs',
+  'ready-store.squashfs.partial',
+  'ready-store',
+  'ready-run',
+  'ready-source.tar',
+  RESUME_FILE,
+];
 
 export const buildStages = [
   preflight,
@@ -69,7 +90,10 @@ export function reportOf(e: unknown): BuildReport | undefined {
 export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<BuildReport> {
   const ws = config.workDir ? new Workspace(config.workDir) : Workspace.forOutput(config.cacheDir, config.out);
   const signal = o.signal ?? new AbortController().signal;
-  const ctx = newContext(config, ws, signal);
+  requireRoot('remaster build');
+  await ws.open();
+  const resume = await ResumeStore.load(ws.root, { salt: VERSION, reuse: config.resume });
+  const ctx = newContext(config, ws, signal, resume);
   const t0 = performance.now();
   const report = (ok: boolean, error?: unknown): BuildReport => {
     const f = ctx.facts;
@@ -89,10 +113,10 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
     if (error instanceof Error) r.error = { message: error.message, hint: (error as { hint?: string }).hint };
     return r;
   };
-  requireRoot('remaster build');
-  await ws.open();
+  let ok = false;
   try {
     await runStages(ctx, buildStages, { renderer: o.renderer ?? 'plain', signal, stream: o.stream, log: o.log, verbose: o.verbose });
+    ok = true;
   } catch (e) {
     const aside = await cleanupOutput(config.out, e);
     const r = report(false, e);
@@ -101,9 +125,9 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
     throw e;
   } finally {
     await ws.release();
-    if (!config.keepWork) {
-      for (const dir of ['layer', 'payload', 'iso-files', 'meta', 'mnt', 'layer.squashfs'])
-        await rm(ws.path(dir), { recursive: true, force: true });
+    // A failed or interrupted build keeps its work for the next run to resume; a finished one clears it.
+    if (ok && !config.keepWork) {
+      for (const name of WORK_PARTS) await rm(ws.path(name), { recursive: true, force: true });
     }
   }
   return report(ctx.facts.verify.every((v) => v.ok));

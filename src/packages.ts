@@ -78,6 +78,7 @@ export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPacka
     cacheDir: o.cacheDir,
     keepWork: false,
     boot: { kernelArgs: [], serialConsole: false },
+    resume: false,
     registryAuth: {},
   });
   const ws = new Workspace(join(o.cacheDir, 'work', 'packages-fetch'));

@@ -115,6 +115,7 @@ const buildOptions = {
   'menu-title': { type: 'string' },
   'menu-timeout': { type: 'string' },
   'disk-info': { type: 'string' },
+  'no-resume': { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -155,6 +156,7 @@ export function rawFromFlags(values: Values, defaults: RawConfig = userDefaults(
   set('menuTitle', s(values['menu-title']));
   set('menuTimeout', s(values['menu-timeout']));
   set('diskInfo', s(values['disk-info']));
+  if (values['no-resume']) raw.resume = false;
   return raw;
 }
 

@@ -47,6 +47,8 @@ Options:
                              templates/grub-serial.cfg)
   --menu-title <text>, --menu-timeout <seconds>   isolinux title / first GRUB entry name; both menus' wait
   --disk-info <text>         new .disk/info (the medium name installers show)
+  --no-resume                redo every stage (default: a rerun after an interrupted or failed
+                             build skips the stages whose inputs did not change)
   --json                     print the build report as JSON on stdout
   --log-file <file>          append every stage event and progress line (with -v, every command
                              line and tool output too), timestamped, whatever the terminal shows

@@ -237,6 +237,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
       menuTimeout: raw.menuTimeout === undefined ? undefined : int('menuTimeout', raw.menuTimeout, 0, 3600),
     },
     diskInfo: raw.diskInfo === undefined ? undefined : menuText('diskInfo', raw.diskInfo, 200, /[\n\r]/),
+    resume: raw.resume === undefined ? true : bool('resume', raw.resume),
     sourceDateEpoch: sde === undefined || sde === '' ? undefined : int('SOURCE_DATE_EPOCH', sde, 0, 2 ** 40),
     registryAuth: registryAuth(raw, env),
   };

@@ -94,6 +94,7 @@ export const SCHEMA = {
   menuTitle: str('boot menu title (isolinux) and name of the first GRUB entry', { pattern: '^[^"\\\\$\\n]{1,60}$' }),
   menuTimeout: { doc: 'seconds the boot menus wait before the default entry', schema: { type: 'integer', minimum: 0, maximum: 3600 } },
   diskInfo: str('new text for .disk/info (the medium name installers show); default: kept', { pattern: '^[^\\n]{1,200}$' }),
+  resume: bool('skip stages whose inputs did not change since the last (interrupted or failed) run in the work directory', true),
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof SCHEMA;

@@ -42,6 +42,8 @@ export interface BuildConfig {
   boot: { kernelArgs: string[]; serialConsole: boolean; menuTitle?: string | undefined; menuTimeout?: number | undefined };
   /** New .disk/info text; undefined keeps the base's. */
   diskInfo?: string | undefined;
+  /** Reuse the recorded output of stages whose inputs did not change (false: --no-resume, redo everything). */
+  resume: boolean;
   /** SOURCE_DATE_EPOCH: fixes file times and dates for reproducible output. */
   sourceDateEpoch?: number | undefined;
   /** From REMASTER_REGISTRY_AUTH_FILE, or REMASTER_REGISTRY_USER + REMASTER_REGISTRY_PASSWORD: never from a config file. */

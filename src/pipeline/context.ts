@@ -3,6 +3,7 @@ import type { BuildConfig } from '../config/types.js';
 import type { PayloadManifest } from '../images/manifest.js';
 import type { InspectResult } from '../iso/inspect.js';
 import type { MountStack } from '../rootfs/mounts.js';
+import type { ResumeStore } from './resume.js';
 import type { Workspace } from './workspace.js';
 
 export interface StageTiming {
@@ -50,6 +51,8 @@ export interface Facts {
   mode?: 'layer' | 'rebuild';
   /** The directory that becomes the new squashfs: the overlay upper (layer) or the whole tree (rebuild). */
   layerRoot?: string;
+  /** The rootfs stage made the layer afresh in this run (rather than keeping the last run's). */
+  freshLayer?: boolean;
   installedPackages?: string[];
   output?: { path: string; bytes: number; sha256: string };
   verify: VerifyOutcome[];
@@ -63,6 +66,8 @@ export interface BuildContext {
   readonly timings: StageTiming[];
   /** Mounts opened by the rootfs stage; the runner unwinds them on every exit path. */
   readonly mounts: MountStack;
+  /** The last run's stage records (build only): unchanged stages are skipped. */
+  readonly resume?: ResumeStore | undefined;
 }
 
 /** The subset of a listr2 task a stage uses: progress lines and a changing title. */
@@ -71,10 +76,24 @@ export interface StageTask {
   title: string;
 }
 
+/** How a stage with durable output in the workspace is skipped on a rerun whose inputs did not change. */
+export interface StageResume {
+  /** The record's name (titles change while a stage runs). */
+  readonly key: string;
+  /** Records of earlier stages whose output this one builds on: their run ids are part of its stamp. */
+  readonly after: readonly string[];
+  /** What decides the output (a config subset, the base's identity, source files' identities). JSON; never a secret. */
+  inputs(ctx: BuildContext): Promise<unknown>;
+  /** After a run: the facts to restore on a skip, and the output files (relative to the workspace). */
+  save(ctx: BuildContext): { facts: unknown; files: string[] };
+  restore(ctx: BuildContext, facts: unknown): void;
+}
+
 export interface Stage {
   readonly title: string;
   /** A reason to skip, or undefined to run. */
   skip?(ctx: BuildContext): string | undefined;
+  readonly resume?: StageResume;
   run(ctx: BuildContext, task: StageTask): Promise<void>;
 }
 

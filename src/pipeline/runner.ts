@@ -5,6 +5,7 @@ import { quoteArgv } from '../exec/run.js';
 import { type CommandTrace, withTrace } from '../exec/trace.js';
 import { MountStack } from '../rootfs/mounts.js';
 import type { BuildContext, Facts, Stage, StageTask } from './context.js';
+import type { ResumeStore } from './resume.js';
 import type { Workspace } from './workspace.js';
 
 export type RendererChoice = 'fancy' | 'plain' | 'quiet';
@@ -34,19 +35,23 @@ export function chooseRenderer(o: {
   return 'fancy';
 }
 
-export function newContext(config: BuildContext['config'], ws: Workspace, signal: AbortSignal): BuildContext {
+export function newContext(config: BuildContext['config'], ws: Workspace, signal: AbortSignal, resume?: ResumeStore): BuildContext {
   const facts: Facts = { isoMap: new Map(), verify: [] };
-  return { config, ws, signal, facts, timings: [], mounts: new MountStack() };
+  return { config, ws, signal, facts, timings: [], mounts: new MountStack(), resume };
 }
+
+/** Said in the log and the report for a stage whose recorded output was reused. */
+export const RESUMED = 'unchanged since the last run: output reused';
 
 export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: RunStagesOptions): Promise<void> {
   const out = o.stream ?? process.stderr;
   const logger = new ListrLogger({ processOutput: new ProcessOutput(out, out), useIcons: false });
+  const stamps = new Map<Stage, string>();
   const list = new Listr(
     stages.map((stage) => ({
       title: stage.title,
-      skip: () => {
-        const why = stage.skip?.(ctx);
+      skip: async () => {
+        const why = stage.skip?.(ctx) ?? (await reuse(ctx, stage, stamps));
         if (why) {
           ctx.timings.push({ stage: stage.title, seconds: 0, skipped: why });
           o.log?.(`skip  ${stage.title}: ${why}`);
@@ -60,7 +65,7 @@ export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: 
         let failed: unknown;
         try {
           const t = o.log ? logged(task, o.log) : task;
-          await withTrace(o.verbose ? traceTo(t) : undefined, () => stage.run(ctx, t));
+          await withTrace(o.verbose ? traceTo(t) : undefined, () => runRecorded(ctx, stage, t, stamps));
         } catch (e) {
           failed = e;
           throw e;
@@ -94,6 +99,31 @@ export async function runStages(ctx: BuildContext, stages: readonly Stage[], o: 
   } finally {
     await ctx.mounts.unwind();
   }
+}
+
+/** RESUMED when the stage's recorded output can be reused (its facts are restored then), else undefined. */
+async function reuse(ctx: BuildContext, stage: Stage, stamps: Map<Stage, string>): Promise<string | undefined> {
+  const store = ctx.resume;
+  const spec = stage.resume;
+  if (!store || !spec || ctx.signal.aborted) return undefined;
+  const stamp = store.stamp(spec.key, await spec.inputs(ctx), spec.after);
+  stamps.set(stage, stamp);
+  const rec = await store.reusable(spec.key, stamp);
+  if (!rec) return undefined;
+  spec.restore(ctx, rec.facts);
+  return RESUMED;
+}
+
+/** Run a stage; one with lasting output forgets its record first (never half done) and records it once done. */
+async function runRecorded(ctx: BuildContext, stage: Stage, task: StageTask, stamps: Map<Stage, string>): Promise<void> {
+  const store = ctx.resume;
+  const spec = stage.resume;
+  if (!store || !spec) return stage.run(ctx, task);
+  const stamp = stamps.get(stage) ?? store.stamp(spec.key, await spec.inputs(ctx), spec.after);
+  await store.begin(spec.key);
+  await stage.run(ctx, task);
+  const { facts, files } = spec.save(ctx);
+  await store.done(spec.key, stamp, facts, files);
 }
 
 /** The task as the stage sees it, with every progress line and title change copied to the log. */

@@ -34,6 +34,10 @@ export class Workspace {
   get merged() {
     return this.path('mnt', 'root');
   }
+  /** Present once a stage changed the layer since it was made: a kept layer is then no longer pristine. */
+  get layerTouched() {
+    return this.path('layer.touched');
+  }
   get payload() {
     return this.path('payload');
   }

@@ -1,21 +1,53 @@
 // Engine: install docker or podman (and the decompressor) into the root in a chroot; nothing is started.
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
+import { fileIdentity } from '../pipeline/resume.js';
 import { withChroot } from '../rootfs/chroot.js';
 import { stripOverlayXattrs } from '../rootfs/xattrs.js';
 import { aptInstall, aptInstallOffline, BUILD_LEFTOVERS, engineBinaries, OFFLINE_DEBS, packagesFor } from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
+import { mountRoot, resetLayer } from './rootfs.js';
+
+/** The offline package folder's identity for resuming: each .deb's name, size and time. */
+async function debIdentities(dir: string): Promise<unknown> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.deb')).sort();
+  return Promise.all(names.map((n) => fileIdentity(join(dir, n))));
+}
 
 export const engine: Stage = {
   title: 'Install the container engine',
+  resume: {
+    key: 'engine',
+    after: ['rootfs'],
+    inputs: async (ctx) => {
+      const c = ctx.config;
+      const debs = c.packagesDir ? await debIdentities(c.packagesDir) : undefined;
+      return { engine: c.engine, compression: c.compression.kind, extra: c.extraPackages, debs, store: c.podmanStore };
+    },
+    save: (ctx) => ({ facts: { installedPackages: ctx.facts.installedPackages }, files: [] }),
+    restore: (ctx, facts) => {
+      const { installedPackages } = facts as { installedPackages?: string[] };
+      if (installedPackages) ctx.facts.installedPackages = installedPackages;
+    },
+  },
   async run(ctx, task) {
     const c = ctx.config;
     const root = ctx.ws.merged;
+    const mode = need(ctx.facts.mode, 'rootfs mode');
+    // A layer kept from an earlier run holds that run's engine and payload (or half of them): start clean.
+    if (!ctx.facts.freshLayer) {
+      task.output = 'the kept layer holds an earlier install: starting from a new one';
+      await ctx.mounts.unwind();
+      await resetLayer(ctx, mode, task);
+      await mountRoot(ctx, mode);
+    }
+    await writeFile(ctx.ws.layerTouched, 'engine\n');
+    ctx.facts.freshLayer = false;
     const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
     task.title = `Install the container engine (${pkgs.join(' ')})`;
     // apt's and dpkg's own lines show with --verbose; their status fd gives the percentages.

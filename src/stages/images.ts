@@ -2,14 +2,47 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { manifestJson, manifestTsv, type PayloadImage } from '../images/manifest.js';
-import { addImage, describeSpec } from '../images/payload.js';
+import { manifestJson, manifestTsv, type PayloadImage, type PayloadManifest } from '../images/manifest.js';
+import { addImage, describeSpec, type ImageSpec } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
-import type { Stage } from '../pipeline/context.js';
+import { need, type Stage } from '../pipeline/context.js';
+import { fileIdentity } from '../pipeline/resume.js';
 import { unitName } from '../units/run-units.js';
+
+/** What identifies an image source for resuming: the spec, and the file or folder it reads (registries by name). */
+async function sourceIdentity(spec: ImageSpec): Promise<unknown> {
+  if (spec.kind !== 'skopeo') return { spec, file: await fileIdentity(spec.path) };
+  const local = /^(oci-archive|oci):(.*?)(:[^:/]*)?$/.exec(spec.source);
+  if (!local?.[2]) return { spec };
+  // An OCI layout changes by its index; an OCI archive is one file.
+  const path = local[1] === 'oci' ? join(local[2], 'index.json') : local[2];
+  return { spec, file: await fileIdentity(path) };
+}
 
 export const images: Stage = {
   title: 'Prepare image archives',
+  resume: {
+    key: 'images',
+    after: [],
+    inputs: async (ctx) => ({
+      sources: await Promise.all(ctx.config.images.map(sourceIdentity)),
+      compression: ctx.config.compression,
+      architecture: ctx.facts.architecture,
+      sourceDateEpoch: ctx.config.sourceDateEpoch,
+    }),
+    save: (ctx) => {
+      const m = need(ctx.facts.manifest, 'image manifest');
+      const files = [
+        ...m.images.map((i) => join('payload', 'images', i.file)),
+        join('payload', 'images.json'),
+        join('payload', 'images.tsv'),
+      ];
+      return { facts: m, files };
+    },
+    restore: (ctx, facts) => {
+      ctx.facts.manifest = facts as PayloadManifest;
+    },
+  },
   async run(ctx, task) {
     const dir = join(ctx.ws.payload, 'images');
     await rm(ctx.ws.payload, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // Payload: put the image archives, the manifest and the rendered loader units into the new layer.
-import { copyFile, link, lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, link, lstat, mkdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
@@ -27,19 +28,50 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/** Where the payload stage lists what it puts into the layer, so a rerun can take exactly that out again. */
+const WRITTEN = 'payload-written.json';
+
+/** Take out what an earlier payload run put into the layer (files first, then the folders it made, if empty). */
+async function removeWritten(root: string, listFile: string): Promise<void> {
+  const list = JSON.parse(await readFile(listFile, 'utf8').catch(() => '{}')) as { files?: string[]; dirs?: string[] };
+  for (const f of list.files ?? []) await rm(join(root, f), { recursive: true, force: true });
+  for (const d of [...(list.dirs ?? [])].sort((a, b) => b.length - a.length)) await rmdir(join(root, d)).catch(() => {});
+}
+
+/** Folders a set of files needs that the root does not have yet (relative), shallowest first. */
+function missingDirs(root: string, files: readonly string[]): string[] {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    for (let d = dirname(f); d !== '.' && d !== '/' && !existsSync(join(root, d)); d = dirname(d)) dirs.add(d);
+  }
+  return [...dirs].sort((a, b) => a.length - b.length);
+}
+
 export const payload: Stage = {
   title: 'Add images, manifest and loader units',
+  resume: {
+    key: 'payload',
+    after: ['engine', 'images'],
+    inputs: async (ctx) => {
+      const c = ctx.config;
+      return { engine: c.engine, deleteAfterLoad: c.deleteAfterLoad, tmpfsSize: c.tmpfsSize, store: c.podmanStore };
+    },
+    save: () => ({ facts: {}, files: [] }),
+    restore: () => {},
+  },
   async run(ctx, task) {
     const root = need(ctx.facts.layerRoot, 'layer root');
     const manifest = need(ctx.facts.manifest, 'image manifest');
-    const dest = join(root, PAYLOAD_DIR.slice(1));
-    await mkdir(join(dest, 'images'), { recursive: true, mode: 0o755 });
+    // The layer is written directly (an overlay's upper directory must not change under a mount).
+    await ctx.mounts.unwind();
+    const listFile = ctx.ws.path(WRITTEN);
+    await removeWritten(root, listFile);
+    await writeFile(ctx.ws.layerTouched, 'payload\n');
     const ready = ctx.config.podmanStore === 'ready';
+    const rel = PAYLOAD_DIR.slice(1);
     // With a ready store the images are on the medium already: the loader finds them present and loads nothing.
-    if (!ready) {
-      for (const img of manifest.images) await linkOrCopy(join(ctx.ws.payload, 'images', img.file), join(dest, 'images', img.file));
-    }
-    for (const name of ['images.json', 'images.tsv']) await linkOrCopy(join(ctx.ws.payload, name), join(dest, name));
+    const archives = ready ? [] : manifest.images.map((img) => join('images', img.file));
+    const links = [...archives, 'images.json', 'images.tsv'];
     const files = loaderFiles({
       engine: ctx.config.engine,
       compression: manifest.compression,
@@ -47,14 +79,20 @@ export const payload: Stage = {
       tmpfsSize: ctx.config.tmpfsSize,
       reportPort: 'org.remaster.report',
     });
-    await writeRootFiles(root, files);
-    if (ready) await writeRootFiles(root, readyStoreFiles());
+    if (ready) files.push(...readyStoreFiles());
     const podman = ctx.facts.installedPackages?.find((p) => p.startsWith('podman='))?.slice('podman='.length);
     const runs = ctx.config.images.flatMap((spec, i) => {
       const ref = manifest.images[i]?.refs[0];
       return spec.run && ref ? [{ ref, run: spec.run }] : [];
     });
-    await writeRootFiles(root, appFiles(ctx.config.engine, podman, runs));
+    files.push(...appFiles(ctx.config.engine, podman, runs));
+    const written = [...links.map((l) => join(rel, l)), ...files.map((f) => f.path)];
+    const dirs = missingDirs(root, [...written, join(rel, 'images', '-')]);
+    // Listed before anything is written: an interrupted run is undone just the same.
+    await writeFile(listFile, `${JSON.stringify({ files: written, dirs }, null, 2)}\n`);
+    await mkdir(join(root, rel, 'images'), { recursive: true, mode: 0o755 });
+    for (const l of links) await linkOrCopy(join(ctx.ws.payload, l), join(root, rel, l));
+    await writeRootFiles(root, files);
     const st = await lstat(join(root, 'usr/lib/remaster/load-images'));
     task.output = `${manifest.images.length} image(s) in ${PAYLOAD_DIR}, loader ${st.size} bytes, ${runs.length} app unit(s), enabled for multi-user.target`;
   },

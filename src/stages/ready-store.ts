@@ -2,7 +2,7 @@
 // boot with no load. It is a squashfs of its own, mounted read-only at boot (never stacked into the live root:
 // overlayfs would read the layers' whiteout files as its own and hide them).
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { run } from '../exec/run.js';
@@ -14,6 +14,9 @@ import { need } from '../pipeline/context.js';
 import { sweepMounts } from '../rootfs/mounts.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
 import { READY_STORE_ISO_PATH } from '../units/render.js';
+import { baseIdentity } from './rootfs.js';
+
+const STORE_FILE = 'ready-store.squashfs';
 
 /** podman names a locally loaded short name localhost/<name>; the ready store uses the same names. */
 export function readyStoreName(ref: string): string {
@@ -30,6 +33,15 @@ export function containersStorageRef(store: string, runRoot: string, name: strin
 export const readyStore: Stage = {
   title: 'Fill the podman ready store',
   skip: (ctx) => (ctx.config.podmanStore === 'ready' ? undefined : 'images load at boot (--podman-store load)'),
+  resume: {
+    key: 'readyStore',
+    after: ['images'],
+    inputs: async (ctx) => ({ base: await baseIdentity(ctx), sourceDateEpoch: ctx.config.sourceDateEpoch }),
+    save: () => ({ facts: {}, files: [STORE_FILE] }),
+    restore: (ctx) => {
+      ctx.facts.isoMap.set(READY_STORE_ISO_PATH, ctx.ws.path(STORE_FILE));
+    },
+  },
   async run(ctx, task) {
     const base = need(ctx.facts.base, 'base ISO');
     const manifest = need(ctx.facts.manifest, 'image manifest');
@@ -69,15 +81,24 @@ export const readyStore: Stage = {
     }
     const top = base.rootfs[base.rootfs.length - 1];
     if (!top) throw new Error('internal: base has no root layer');
-    const file = ctx.ws.path('ready-store.squashfs');
+    const file = ctx.ws.path(STORE_FILE);
+    const partial = `${file}.partial`;
     await rm(file, { force: true });
+    await rm(partial, { force: true });
     await mksquashfs(
-      { source: store, target: file, compression: top.compression, blockSize: top.blockSize, sourceDateEpoch: ctx.config.sourceDateEpoch },
+      {
+        source: store,
+        target: partial,
+        compression: top.compression,
+        blockSize: top.blockSize,
+        sourceDateEpoch: ctx.config.sourceDateEpoch,
+      },
       { signal: ctx.signal },
       (line) => {
         task.output = line;
       },
     );
+    await rename(partial, file);
     ctx.facts.isoMap.set(READY_STORE_ISO_PATH, file);
     await rm(store, { recursive: true, force: true });
     task.output = `${manifest.images.length} image(s), ${((await stat(file)).size / 1048576).toFixed(1)} MiB at ${READY_STORE_ISO_PATH}`;

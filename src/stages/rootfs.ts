@@ -1,11 +1,13 @@
 // Rootfs: open the base root for changes: overlay on the read-only squashfs (layer) or a full extract (rebuild).
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { ISO_SECTOR } from '../iso/probe.js';
-import type { BuildContext, Stage } from '../pipeline/context.js';
+import type { BuildContext, Stage, StageTask } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
+import { fileIdentity } from '../pipeline/resume.js';
 import { unsquashfs } from '../rootfs/squashfs.js';
 
 /**
@@ -35,53 +37,93 @@ export function overlayOptions(lowers: readonly string[], upper: string, work: s
   ];
 }
 
+/** What identifies the base for resuming: the file itself and the root layers read from it. */
+export async function baseIdentity(ctx: Pick<BuildContext, 'config' | 'facts'>): Promise<unknown> {
+  const base = need(ctx.facts.base, 'base ISO');
+  return { file: await fileIdentity(ctx.config.iso), volumeUuid: base.volumeUuid, rootfs: base.rootfs };
+}
+
+/**
+ * Make the layer afresh: an empty upper directory (layer) or the base root extracted (rebuild). The mounts
+ * must be down: nothing may change an overlay's upper directory while it is mounted.
+ */
+export async function resetLayer(ctx: BuildContext, mode: 'layer' | 'rebuild', task?: StageTask): Promise<void> {
+  const base = need(ctx.facts.base, 'base ISO');
+  await rm(ctx.ws.path('layer'), { recursive: true, force: true });
+  await rm(ctx.ws.layerTouched, { force: true });
+  if (mode === 'layer') {
+    await mkdir(ctx.ws.upper, { recursive: true });
+    return;
+  }
+  if (base.rootfs.length !== 1) {
+    throw new UsageError(`rebuild mode needs a single root squashfs; ${base.iso} has ${base.rootfs.length}`, {
+      hint: 'use --rootfs-mode layer',
+    });
+  }
+  const layer = base.rootfs[0];
+  if (!layer) throw new Error('internal: no root layer');
+  const tree = ctx.ws.path('layer', 'tree');
+  await mkdir(join(tree, '..'), { recursive: true });
+  if (task) task.output = `rebuild mode: extracting ${layer.path}`;
+  await unsquashfs({ image: base.iso, dest: tree, offset: layer.lba * ISO_SECTOR }, { signal: ctx.signal }, (line) => {
+    if (task) task.output = line;
+  });
+}
+
+/** Mount the root for a chroot: the base layers under the upper directory (layer), or the tree bound (rebuild). */
+export async function mountRoot(ctx: BuildContext, mode: 'layer' | 'rebuild'): Promise<void> {
+  const base = need(ctx.facts.base, 'base ISO');
+  // The squashfs files are read straight out of the ISO through a loop device with an offset: no iso9660
+  // mount (many kernels and containers lack it), no copy.
+  await mkdir(ctx.ws.merged, { recursive: true });
+  if (mode === 'rebuild') {
+    await ctx.mounts.mount({ source: ctx.ws.path('layer', 'tree'), target: ctx.ws.merged, bind: true });
+    return;
+  }
+  // live-boot puts the last squashfs (sorted, or as listed in filesystem.module) on top: lowerdir lists top first.
+  const lowers: string[] = [];
+  for (const [i, layer] of base.rootfs.entries()) {
+    const target = ctx.ws.lowerMount(i);
+    await mkdir(target, { recursive: true });
+    await ctx.mounts.mount({ source: base.iso, target, type: 'squashfs', options: squashfsInIsoOptions(layer) });
+    lowers.unshift(target);
+  }
+  // The work directory is scratch: a killed run may have left some behind.
+  await rm(ctx.ws.overlayWork, { recursive: true, force: true });
+  await mkdir(ctx.ws.overlayWork, { recursive: true });
+  await ctx.mounts.mount({
+    source: 'remaster',
+    target: ctx.ws.merged,
+    type: 'overlay',
+    options: overlayOptions(lowers, ctx.ws.upper, ctx.ws.overlayWork),
+  });
+}
+
 export const rootfs: Stage = {
   title: 'Open the root filesystem',
   async run(ctx, task) {
     const base = need(ctx.facts.base, 'base ISO');
     const mode = chooseMode(ctx);
     ctx.facts.mode = mode;
-    // The squashfs files are read straight out of the ISO through a loop device with an offset: no iso9660
-    // mount (many kernels and containers lack it), no copy.
-    await rm(ctx.ws.path('layer'), { recursive: true, force: true });
-    if (mode === 'layer') {
-      // live-boot puts the last squashfs (sorted, or as listed in filesystem.module) on top: lowerdir lists top first.
-      const lowers: string[] = [];
-      for (const [i, layer] of base.rootfs.entries()) {
-        const target = ctx.ws.lowerMount(i);
-        await mkdir(target, { recursive: true });
-        await ctx.mounts.mount({ source: base.iso, target, type: 'squashfs', options: squashfsInIsoOptions(layer) });
-        lowers.unshift(target);
-      }
-      await mkdir(ctx.ws.upper, { recursive: true });
-      await mkdir(ctx.ws.overlayWork, { recursive: true });
-      await mkdir(ctx.ws.merged, { recursive: true });
-      await ctx.mounts.mount({
-        source: 'remaster',
-        target: ctx.ws.merged,
-        type: 'overlay',
-        options: overlayOptions(lowers, ctx.ws.upper, ctx.ws.overlayWork),
-      });
-      ctx.facts.layerRoot = ctx.ws.upper;
-      task.output = `layer mode: ${base.rootfs.length} base layer(s) read-only, changes go to a new layer`;
-    } else {
-      if (base.rootfs.length !== 1) {
-        throw new UsageError(`rebuild mode needs a single root squashfs; ${base.iso} has ${base.rootfs.length}`, {
-          hint: 'use --rootfs-mode layer',
-        });
-      }
-      const layer = base.rootfs[0];
-      if (!layer) throw new Error('internal: no root layer');
-      const tree = ctx.ws.path('layer', 'tree');
-      await mkdir(join(tree, '..'), { recursive: true });
-      task.output = `rebuild mode: extracting ${layer.path}`;
-      await unsquashfs({ image: base.iso, dest: tree, offset: layer.lba * ISO_SECTOR }, { signal: ctx.signal }, (line) => {
-        task.output = line;
-      });
-      await mkdir(ctx.ws.merged, { recursive: true });
-      await ctx.mounts.mount({ source: tree, target: ctx.ws.merged, bind: true });
-      ctx.facts.layerRoot = tree;
+    const layerRoot = mode === 'layer' ? ctx.ws.upper : ctx.ws.path('layer', 'tree');
+    // Mounts never outlive a run, but the layer does: an earlier run's on the same base is kept (later stages
+    // decide, by their own records, whether what it holds is still right).
+    const resume = ctx.resume;
+    const stamp = resume?.stamp('rootfs', { base: await baseIdentity(ctx), mode }, []) ?? '';
+    const kept = resume && existsSync(layerRoot) && (await resume.reusable('rootfs', stamp)) !== undefined;
+    if (!kept) {
+      await resume?.begin('rootfs');
+      await resetLayer(ctx, mode, task);
     }
+    ctx.facts.freshLayer = !kept || !existsSync(ctx.ws.layerTouched);
+    await mountRoot(ctx, mode);
+    ctx.facts.layerRoot = layerRoot;
+    if (!kept) await resume?.done('rootfs', stamp, {});
+    const how = kept ? 'kept from the last run' : 'new';
+    task.output =
+      mode === 'layer'
+        ? `layer mode: ${base.rootfs.length} base layer(s) read-only, changes go to a new layer (${how})`
+        : `rebuild mode: the whole root is rebuilt (extracted tree ${how})`;
     const arch = await run('chroot', [ctx.ws.merged, 'dpkg', '--print-architecture'], { signal: ctx.signal }).catch(() => undefined);
     ctx.facts.architecture = arch?.stdout.trim() || 'amd64';
   },

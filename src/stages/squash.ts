@@ -1,23 +1,44 @@
 // Squash: write the new layer (or the rebuilt root) as squashfs with the base's compression and block size.
-import { rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
+import { baseIdentity } from './rootfs.js';
+
+const LAYER_FILE = 'layer.squashfs';
 
 export const squash: Stage = {
   title: 'Write the root filesystem layer (squashfs)',
+  resume: {
+    key: 'squash',
+    after: ['rootfs', 'engine', 'payload'],
+    inputs: async (ctx) => ({ base: await baseIdentity(ctx), mode: ctx.facts.mode, sourceDateEpoch: ctx.config.sourceDateEpoch }),
+    save: (ctx) => {
+      const l = need(ctx.facts.layer, 'new layer');
+      return { facts: { isoPath: l.isoPath, bytes: l.bytes }, files: [LAYER_FILE] };
+    },
+    restore: (ctx, facts) => {
+      const { isoPath, bytes } = facts as { isoPath: string; bytes: number };
+      const file = ctx.ws.path(LAYER_FILE);
+      ctx.facts.layer = { isoPath, file, bytes };
+      ctx.facts.isoMap.set(isoPath, file);
+    },
+  },
   async run(ctx, task) {
     const base = need(ctx.facts.base, 'base ISO');
     const root = need(ctx.facts.layerRoot, 'layer root');
     const top = base.rootfs[base.rootfs.length - 1];
     if (!top) throw new Error('internal: base has no root layer');
-    const file = ctx.ws.path('layer.squashfs');
+    const file = ctx.ws.path(LAYER_FILE);
+    // Written beside and renamed when complete: a killed run never leaves half a layer under the real name.
+    const partial = `${file}.partial`;
     await rm(file, { force: true });
+    await rm(partial, { force: true });
     task.title = `Write the ${ctx.facts.mode === 'layer' ? 'new layer' : 'rebuilt root'} (squashfs, ${top.compression}, ${top.blockSize / 1024} KiB blocks)`;
     await mksquashfs(
       {
         source: root,
-        target: file,
+        target: partial,
         compression: top.compression,
         blockSize: top.blockSize,
         sourceDateEpoch: ctx.config.sourceDateEpoch,
@@ -27,6 +48,7 @@ export const squash: Stage = {
         task.output = line;
       },
     );
+    await rename(partial, file);
     const bytes = (await stat(file)).size;
     const isoPath =
       ctx.facts.mode === 'layer'
