@@ -1,6 +1,6 @@
 // The work directory of one build: every path derives from its root; a lock keeps two runs apart.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, readlink, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { sweepMounts } from '../rootfs/mounts.js';
@@ -64,6 +64,9 @@ export class Workspace {
         hint: 'wait for it to finish, or give this build another --out or --work-dir',
       });
     }
+    // A run killed outright (SIGKILL, OOM) leaves its tools running (each in its own process group): an apt
+    // still installing into the layer, a mksquashfs still writing. Stop them before touching their files.
+    await killStragglers(this.root);
     await sweepMounts(this.root);
     const fh = await open(this.lockFile, 'w');
     await fh.writeFile(`${process.pid}\n`);
@@ -79,6 +82,46 @@ export class Workspace {
     await sweepMounts(this.root);
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** Whether a process's root or working folder lies inside dir, or an argument names a path inside it. */
+export function usesDir(dir: string, p: { root?: string | undefined; cwd?: string | undefined; argv: readonly string[] }): boolean {
+  const inside = (x: string | undefined) => x !== undefined && (x === dir || x.startsWith(`${dir}/`));
+  const names = (a: string) => a.startsWith(`${dir}/`) || a.includes(`=${dir}/`) || a.includes(`:${dir}/`);
+  return inside(p.root) || inside(p.cwd) || p.argv.some(names);
+}
+
+/** SIGKILL every other process that works inside dir; returns their pids. */
+export async function killStragglers(dir: string): Promise<number[]> {
+  const killed: number[] = [];
+  const pids = (await readdir('/proc').catch(() => [] as string[])).filter((p) => /^\d+$/.test(p)).map(Number);
+  const ancestors = await ancestorsOfSelf();
+  for (const pid of pids) {
+    if (ancestors.has(pid)) continue;
+    const root = await readlink(`/proc/${pid}/root`).catch(() => undefined);
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    if (!usesDir(dir, { root, cwd, argv })) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // Gone already.
+    }
+  }
+  for (const pid of killed) for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+  return killed;
+}
+
+/** This process and the ones that started it (a shell whose command line names the work folder is spared). */
+async function ancestorsOfSelf(): Promise<Set<number>> {
+  const seen = new Set<number>();
+  for (let pid = process.pid; pid > 1 && !seen.has(pid);) {
+    seen.add(pid);
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+  return seen;
 }
 
 function alive(pid: number): boolean {

@@ -27,7 +27,15 @@ export const engine: Stage = {
     inputs: async (ctx) => {
       const c = ctx.config;
       const debs = c.packagesDir ? await debIdentities(c.packagesDir) : undefined;
-      return { engine: c.engine, compression: c.compression.kind, extra: c.extraPackages, debs, store: c.podmanStore };
+      // SOURCE_DATE_EPOCH reaches the package scripts in the chroot.
+      return {
+        engine: c.engine,
+        compression: c.compression.kind,
+        extra: c.extraPackages,
+        debs,
+        store: c.podmanStore,
+        sde: c.sourceDateEpoch,
+      };
     },
     save: (ctx) => ({ facts: { installedPackages: ctx.facts.installedPackages }, files: [] }),
     restore: (ctx, facts) => {
@@ -44,8 +52,9 @@ export const engine: Stage = {
       task.output = 'the kept layer holds an earlier install: starting from a new one';
       await ctx.mounts.unwind();
       await resetLayer(ctx, mode, task);
-      await mountRoot(ctx, mode);
     }
+    // A kept layer is not mounted (mounts never outlive a run).
+    if (ctx.mounts.active.length === 0) await mountRoot(ctx, mode);
     await writeFile(ctx.ws.layerTouched, 'engine\n');
     ctx.facts.freshLayer = false;
     const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);

@@ -106,25 +106,29 @@ export const rootfs: Stage = {
     const mode = chooseMode(ctx);
     ctx.facts.mode = mode;
     const layerRoot = mode === 'layer' ? ctx.ws.upper : ctx.ws.path('layer', 'tree');
-    // Mounts never outlive a run, but the layer does: an earlier run's on the same base is kept (later stages
-    // decide, by their own records, whether what it holds is still right).
+    // The layer outlives a run (mounts never do): an earlier run's on the same base is kept, unmounted (even a
+    // mount would mark its upper directory), and later stages decide by their own records what is still right.
     const resume = ctx.resume;
     const stamp = resume?.stamp('rootfs', { base: await baseIdentity(ctx), mode }, []) ?? '';
-    const kept = resume && existsSync(layerRoot) && (await resume.reusable('rootfs', stamp)) !== undefined;
-    if (!kept) {
-      await resume?.begin('rootfs');
-      await resetLayer(ctx, mode, task);
-    }
-    ctx.facts.freshLayer = !kept || !existsSync(ctx.ws.layerTouched);
-    await mountRoot(ctx, mode);
+    const rec = resume && existsSync(layerRoot) ? await resume.reusable('rootfs', stamp) : undefined;
+    const recorded = (rec?.facts as { architecture?: string } | undefined)?.architecture;
     ctx.facts.layerRoot = layerRoot;
-    if (!kept) await resume?.done('rootfs', stamp, {});
-    const how = kept ? 'kept from the last run' : 'new';
-    task.output =
-      mode === 'layer'
-        ? `layer mode: ${base.rootfs.length} base layer(s) read-only, changes go to a new layer (${how})`
-        : `rebuild mode: the whole root is rebuilt (extracted tree ${how})`;
+    if (recorded) {
+      ctx.facts.architecture = recorded;
+      ctx.facts.freshLayer = !existsSync(ctx.ws.layerTouched);
+      task.output = `${mode} mode: the layer of the last run is kept (${recorded})`;
+      return;
+    }
+    await resume?.begin('rootfs');
+    await resetLayer(ctx, mode, task);
+    ctx.facts.freshLayer = true;
+    await mountRoot(ctx, mode);
     const arch = await run('chroot', [ctx.ws.merged, 'dpkg', '--print-architecture'], { signal: ctx.signal }).catch(() => undefined);
     ctx.facts.architecture = arch?.stdout.trim() || 'amd64';
+    await resume?.done('rootfs', stamp, { architecture: ctx.facts.architecture });
+    task.output =
+      mode === 'layer'
+        ? `layer mode: ${base.rootfs.length} base layer(s) read-only, changes go to a new layer`
+        : `rebuild mode: the whole root is extracted and rebuilt`;
   },
 };

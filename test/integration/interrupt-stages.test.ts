@@ -1,0 +1,187 @@
+// SIGINT, SIGTERM and SIGKILL in every stage of one real build, chained: each run resumes what the runs before
+// it completed and is interrupted in a later stage. After SIGINT/SIGTERM: exit 130, nothing mounted, no loop
+// device on a file of ours, nothing at or beside --out. After SIGKILL: the next run cleans up what was left.
+// The last run completes, skipping every stage that had completed before, and a rerun after it skips them all.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { fixtureIso, mountsBelow } from '../helpers/fixture.js';
+import { CLI } from '../helpers/paths.js';
+
+const RESUMED = 'unchanged since the last run: output reused';
+/** Stages that record their output; the others always run (or are off in this build). */
+const RESUMABLE = [
+  'Prepare image archives',
+  'Install the container engine',
+  'Add images, manifest and loader units',
+  'Write the root filesystem layer',
+];
+
+/** The build's stages in order (as far as the log names them: titles change while some run). */
+const ORDER = [
+  'Preflight',
+  'Inspect the base ISO',
+  'Open the root filesystem',
+  ...RESUMABLE.slice(0, 3),
+  'Write the root filesystem layer',
+  'Write the ISO',
+];
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  log: string;
+  stderr: string;
+}
+
+/** Loop devices whose backing file is below dir. */
+function loopsBelow(dir: string): string[] {
+  const r = spawnSync('losetup', ['-J'], { encoding: 'utf8' });
+  if (!r.stdout.trim()) return [];
+  const { loopdevices } = JSON.parse(r.stdout) as { loopdevices: { name: string; 'back-file': string | null }[] };
+  return loopdevices.filter((l) => (l['back-file'] ?? '').startsWith(dir)).map((l) => `${l.name} ${l['back-file']}`);
+}
+
+/** Titles of stages that completed (ran to the end, or were skipped as unchanged) according to a log. */
+function completed(log: string): string[] {
+  return RESUMABLE.filter((t) => new RegExp(`^\\S+ (done  ${esc(t)}.*\\(|skip  ${esc(t)}.*: ${RESUMED}$)`, 'm').test(log));
+}
+
+function skippedAsResumed(log: string): string[] {
+  return RESUMABLE.filter((t) => new RegExp(`^\\S+ skip  ${esc(t)}.*: ${RESUMED}$`, 'm').test(log));
+}
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+test('interrupted in every stage, each run resumes the last and leaves nothing behind', { timeout: 30 * 60 * 1000 }, async () => {
+  const fixture = await fixtureIso();
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-stages-'));
+  // The base under our folder, so a loop device left on it is ours (other test runs use the shared fixture).
+  const base = join(dir, 'base.iso');
+  try {
+    linkSync(fixture, base);
+  } catch {
+    copyFileSync(fixture, base);
+  }
+  const rootfs = join(dir, 'busybox.tar');
+  await writeBusyboxRootfs(rootfs);
+  const work = join(dir, 'work');
+  const out = join(dir, 'out.iso');
+  let n = 0;
+  const argv = () => [
+    CLI,
+    'build',
+    '--iso',
+    base,
+    '--out',
+    out,
+    '--engine',
+    'podman',
+    '--image',
+    `rootfs:${rootfs}=demo/busybox:1`,
+    '--verify',
+    'none',
+    '--work-dir',
+    work,
+    '--log-file',
+    join(dir, `run${++n}.log`),
+  ];
+
+  /**
+   * One run, sent `signal` `delayMs` after the log says `stage` started, or a later one (a stage the last run
+   * completed is skipped now). No signal when stage is undefined.
+   */
+  const runOnce = async (stage?: string, signal?: NodeJS.Signals, delayMs = 0): Promise<Run & { sent: boolean }> => {
+    const args = argv();
+    const logFile = args[args.length - 1] as string;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    let sent = false;
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    if (stage && signal) {
+      const later = ORDER.slice(ORDER.indexOf(stage));
+      const started = new RegExp(`^\\S+ start (${later.map(esc).join('|')})`, 'm');
+      while (!done) {
+        if (started.test(existsSync(logFile) ? readFileSync(logFile, 'utf8') : '')) {
+          await sleep(delayMs);
+          if (!done) {
+            child.kill(signal);
+            sent = true;
+          }
+          break;
+        }
+        await sleep(100);
+      }
+    }
+    const [code, sig] = await exited;
+    return { code, signal: sig, sent, stderr, log: existsSync(logFile) ? readFileSync(logFile, 'utf8') : '' };
+  };
+
+  const nothingLeft = (what: string) => {
+    assert.deepEqual(mountsBelow(dir), [], `${what}: mounts left`);
+    assert.deepEqual(loopsBelow(dir), [], `${what}: loop devices left`);
+    assert.equal(existsSync(out), false, `${what}: a file at --out`);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('out.iso')),
+      [],
+      `${what}: a partial file beside --out`,
+    );
+  };
+
+  // Stages done so far (by any run): the next run must skip exactly these.
+  let done: string[] = [];
+  const plan: [string, NodeJS.Signals, number][] = [
+    ['Preflight', 'SIGINT', 0],
+    ['Open the root filesystem', 'SIGTERM', 0],
+    ['Prepare image archives', 'SIGINT', 0],
+    ['Install the container engine', 'SIGINT', 3000],
+    ['Install the container engine', 'SIGKILL', 6000],
+    ['Install the container engine', 'SIGTERM', 1000],
+    ['Add images, manifest and loader units', 'SIGINT', 0],
+    ['Write the root filesystem layer', 'SIGTERM', 2000],
+    ['Write the root filesystem layer', 'SIGKILL', 2000],
+    ['Write the ISO', 'SIGINT', 500],
+  ];
+  for (const [stage, signal, delay] of plan) {
+    const what = `${signal} in "${stage}" (run ${n + 1})`;
+    const r = await runOnce(stage, signal, delay);
+    assert.ok(r.sent, `${what}: the run ended before the signal:\n${r.stderr.slice(-2000)}`);
+    assert.deepEqual(skippedAsResumed(r.log), done, `${what}: skipped stages\n${r.log}`);
+    if (signal === 'SIGKILL') {
+      assert.equal(r.signal, 'SIGKILL');
+      if (stage.startsWith('Install')) assert.ok(mountsBelow(work).length > 0, `${what}: SIGKILL mid-install leaves the chroot mounts`);
+    } else {
+      assert.equal(r.code, 130, `${what}:\n${r.stderr.slice(-2000)}`);
+      assert.match(r.stderr, new RegExp(`${signal} received`));
+      nothingLeft(what);
+    }
+    done = completed(r.log);
+  }
+  // The squash stage completed before the last interrupt: everything but the ISO is reused now.
+  assert.deepEqual(done, RESUMABLE);
+  const last = await runOnce();
+  assert.equal(last.code, 0, last.stderr.slice(-3000));
+  assert.deepEqual(skippedAsResumed(last.log), RESUMABLE);
+  assert.ok(existsSync(out));
+  assert.deepEqual(mountsBelow(dir), []);
+  assert.deepEqual(loopsBelow(dir), []);
+  // A finished build clears its work (no --keep-work): the next run starts from scratch, evidence aside.
+  assert.deepEqual(
+    readdirSync(work).filter((f) => f !== 'verify'),
+    [],
+  );
+});
