@@ -135,7 +135,9 @@ export function spawn(file: string, args: readonly string[], o: RunOptions = {})
   const child = execa(cmd, argv, {
     detached: true,
     cwd: o.cwd,
-    ...(o.unsetEnv ? { env: withoutKeys({ ...process.env, ...env }, o.unsetEnv), extendEnv: false } : { env, extendEnv: true }),
+    // Registry credentials never reach a tool (nor a package script in a chroot): skopeo gets an auth file.
+    env: withoutKeys({ ...process.env, ...env }, [...SECRET_ENV, ...(o.unsetEnv ?? [])]),
+    extendEnv: false,
     stripFinalNewline: false,
     ...(o.input === undefined ? {} : { input: o.input }),
     ...(o.inputFile === undefined ? {} : { inputFile: o.inputFile }),
@@ -210,6 +212,9 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
     },
   );
 }
+
+/** Environment variables that carry credentials. */
+export const SECRET_ENV = ['REMASTER_REGISTRY_USER', 'REMASTER_REGISTRY_PASSWORD'];
 
 function withoutKeys(env: Record<string, string | undefined>, keys: readonly string[]): Record<string, string | undefined> {
   const out = { ...env };

@@ -236,12 +236,14 @@ export async function writeRootfsImage(
   const pack = tar.pack();
   const mtime = new Date(spec.created * 1000);
   const done = pipeline(pack, out);
+  // Awaited at the end; a failure before that (an interrupt) must not also surface as an unhandled rejection.
+  done.catch(() => {});
   const add = (name: string, body: Buffer) =>
     new Promise<void>((resolve, reject) =>
-      pack.entry({ name, mtime, mode: 0o644, uid: 0, gid: 0 }, body, (e) => (e ? reject(e) : resolve())),
+      quiet(pack.entry({ name, mtime, mode: 0o644, uid: 0, gid: 0 }, body, (e) => (e ? reject(e) : resolve()))),
     );
   await add(`${configHex}.json`, config);
-  const layerEntry = pack.entry({ name: `${layerHex}.tar`, size: facts.bytes, mtime, mode: 0o644, uid: 0, gid: 0 });
+  const layerEntry = quiet(pack.entry({ name: `${layerHex}.tar`, size: facts.bytes, mtime, mode: 0o644, uid: 0, gid: 0 }));
   await pipeline(openTar(spec.rootfsTar, await sniffCompression(spec.rootfsTar), signal), layerEntry);
   await add('manifest.json', Buffer.from(JSON.stringify(manifest)));
   await add('repositories', Buffer.from(JSON.stringify(repositories)));
@@ -258,6 +260,8 @@ export async function retagDockerArchive(path: string, refs: string[], out: Writ
   const extract = tar.extract();
   const pack = tar.pack();
   const done = pipeline(pack, out);
+  // Awaited at the end; a failure before that (an interrupt) must not also surface as an unhandled rejection.
+  done.catch(() => {});
   extract.on('entry', (header, stream, next) => {
     const name = normaliseMember(header.name);
     if (name === 'manifest.json' || name === 'repositories') {
@@ -272,16 +276,25 @@ export async function retagDockerArchive(path: string, refs: string[], out: Writ
         } else {
           body = Buffer.from('{}');
         }
-        pack.entry({ ...header, size: body.length }, body, (e) => (e ? extract.destroy(e) : next()));
+        quiet(pack.entry({ ...header, size: body.length }, body, (e) => (e ? extract.destroy(e) : next())));
       });
       return;
     }
-    const entry = pack.entry(header, (e) => (e ? extract.destroy(e) : next()));
+    const entry = quiet(pack.entry(header, (e) => (e ? extract.destroy(e) : next())));
     stream.pipe(entry);
   });
   await pipeline(createReadStream(path), extract);
   pack.finalize();
   await done;
+}
+
+/**
+ * A tar entry's errors arrive through its callback or pipeline; when the pack is torn down (an interrupt) the
+ * entry also emits 'error', which, unheard, would crash the process.
+ */
+function quiet<T extends { on(event: 'error', fn: () => void): unknown }>(entry: T): T {
+  entry.on('error', () => {});
+  return entry;
 }
 
 function splitRef(ref: string): [string, string] {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
-import { ToolError, UsageError } from '../errors.js';
+import { InterruptedError, ToolError, UsageError } from '../errors.js';
 import { currentTrace, maskSecrets } from '../exec/trace.js';
 import { mib, pctText, Throttle } from '../pipeline/progress.js';
 import { type CompressionSettings, compressionExtension, compressorArgv } from './compress.js';
@@ -216,6 +216,9 @@ async function compressTo(
         ...(o.signal ? { cancelSignal: o.signal } : {}),
       });
       const input = new PassThrough();
+      // A compressor stopped by an interrupt breaks its pipes while data still flows: the pipelines report
+      // that, and a late write must not crash the process as an unheard 'error' event.
+      for (const st of [child.stdin, child.stdout, input, counter, hasher]) st?.on('error', () => {});
       const toChild = pipeline(input, counter, child.stdin as Writable);
       const fromChild = pipeline(child.stdout as NodeJS.ReadableStream, hasher, file);
       await Promise.all([produce(input), toChild, fromChild]);
@@ -231,6 +234,7 @@ async function compressTo(
   } catch (e) {
     file.destroy();
     await rm(partial, { force: true });
+    if (o.signal?.aborted) throw new InterruptedError(`interrupted while compressing ${target}`);
     throw e;
   }
   return { sha256: hash.digest('hex'), bytes, uncompressedBytes };
