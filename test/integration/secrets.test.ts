@@ -74,6 +74,13 @@ test(
     const args = ['build', '-c', config, '--iso', base, '--out', out, '--engine', 'podman', '--verify', 'none', '--work-dir', work];
 
     // 1. Fails in the engine stage (an offline package folder with no packages), after the registry pull.
+    // The search itself finds what it looks for (in text and in binary files).
+    const control = join(dir, 'control');
+    mkdirSync(control);
+    writeFileSync(join(control, 'bin'), Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from(TOKEN), Buffer.from([0])]));
+    assert.deepEqual(holders(control), [join(control, 'bin')]);
+    assert.ok(fileHolds(join(control, 'bin')));
+
     const noDebs = join(dir, 'no-debs');
     mkdirSync(noDebs);
     const failed = cli([...args, '--packages', noDebs, '--log-file', log, '--json'], ENV);
