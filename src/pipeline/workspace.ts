@@ -84,11 +84,14 @@ export class Workspace {
   }
 }
 
-/** Whether a process's root or working folder lies inside dir, or an argument names a path inside it. */
-export function usesDir(dir: string, p: { root?: string | undefined; cwd?: string | undefined; argv: readonly string[] }): boolean {
-  const inside = (x: string | undefined) => x !== undefined && (x === dir || x.startsWith(`${dir}/`));
+/**
+ * Whether a process works inside dir: chrooted into it (apt and package scripts), or with an argument that
+ * names a path inside it (mksquashfs, skopeo, xorriso, mount). A shell merely sitting in it is left alone.
+ */
+export function usesDir(dir: string, p: { root?: string | undefined; argv: readonly string[] }): boolean {
+  const inside = (x: string) => x === dir || x.startsWith(`${dir}/`);
   const names = (a: string) => a.startsWith(`${dir}/`) || a.includes(`=${dir}/`) || a.includes(`:${dir}/`);
-  return inside(p.root) || inside(p.cwd) || p.argv.some(names);
+  return (p.root !== undefined && inside(p.root)) || p.argv.some(names);
 }
 
 /** SIGKILL every other process that works inside dir; returns their pids. */
@@ -99,9 +102,8 @@ export async function killStragglers(dir: string): Promise<number[]> {
   for (const pid of pids) {
     if (ancestors.has(pid)) continue;
     const root = await readlink(`/proc/${pid}/root`).catch(() => undefined);
-    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => undefined);
     const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-    if (!usesDir(dir, { root, cwd, argv })) continue;
+    if (!usesDir(dir, { root, argv })) continue;
     try {
       process.kill(pid, 'SIGKILL');
       killed.push(pid);
