@@ -3,6 +3,8 @@
 # scripts/compose-base.sh makes remaster-base:bookworm locally (REMASTER_BASE_IMAGE=remaster-base:bookworm).
 ARG BASE_IMAGE=node:22-bookworm
 FROM ${BASE_IMAGE}
+# Lets the compose test prune the images its own rebuilds left untagged, and nothing else.
+LABEL org.remaster.image=builder
 WORKDIR /opt/remaster
 # System packages first: this layer stays cached while only the project's sources change.
 COPY scripts/setup.sh ./scripts/setup.sh

@@ -58,6 +58,10 @@ function run(cmd: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30 * 60 * 1
   return { status: r.status, stdout: r.stdout ?? '', stderr: `${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}` };
 }
 
+/** Rebuilds leave the previous image untagged; drop those (only images of these Dockerfiles carry the label). */
+const pruneOld = (name: string) =>
+  run(['docker', 'image', 'prune', '--force', '--filter', `label=org.remaster.image=${name}`], {}, 120_000);
+
 function composeRun(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Run {
   return run([...compose, '-p', PROJECT, ...args], { REMASTER_BASE_IMAGE: BASE_IMAGE, REMASTER_OUT: outDir, ...env }, timeoutMs);
 }
@@ -118,6 +122,7 @@ test(
     const build = composeRun(['build', 'builder']);
     assert.equal(build.status, 0, `docker compose build builder failed:\n${(build.stdout + build.stderr).slice(-5000)}`);
     process.stderr.write(`compose: builder image built in ${seconds(t0)} s\n`);
+    pruneOld('builder');
 
     // The host's fixture base ISO (the demo's own base, same recipe key) is bound in read-only, so the demo
     // does not build it a second time inside the cache volume.
@@ -188,6 +193,7 @@ test(
   async () => {
     const build = composeRun(['build', 'registry']);
     assert.equal(build.status, 0, `docker compose build registry failed:\n${(build.stdout + build.stderr).slice(-5000)}`);
+    pruneOld('registry');
     const port = await freePort();
     const env = { REMASTER_REGISTRY_PORT: String(port) };
     const up = composeRun(['up', '-d', 'registry'], env, 120_000);
