@@ -15,11 +15,12 @@ PACKAGES=(
   util-linux mount kmod cpio attr busybox-static
   ca-certificates
 )
-# What the tests add: podman (image tests), a local registry, and Docker with compose (test/e2e/compose).
-TEST_PACKAGES=(
-  podman docker-registry apache2-utils curl
-  docker.io docker-compose
-)
+# What the tests add: podman (image tests), a local registry, and Docker with compose (test/e2e/compose);
+# a Docker that is already there (docker-ce from Docker's own repository, say) is used as it is.
+TEST_PACKAGES=(podman docker-registry apache2-utils curl)
+command -v dockerd >/dev/null || TEST_PACKAGES+=(docker.io)
+command -v docker-compose >/dev/null || { command -v docker >/dev/null && docker compose version >/dev/null 2>&1; } ||
+  TEST_PACKAGES+=(docker-compose)
 runtime=0
 packages_only=0
 for arg in "$@"; do
