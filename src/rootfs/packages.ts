@@ -150,4 +150,7 @@ export const BUILD_LEFTOVERS = [
   'var/log/dpkg.log',
   'var/log/alternatives.log',
   'var/cache/ldconfig/aux-cache',
+  // dbus's postinst writes a random id here when /etc/machine-id is empty: every machine booted from the ISO
+  // would share it, and builds would differ. dbus reads /etc/machine-id (generated at boot) first.
+  'var/lib/dbus/machine-id',
 ];
