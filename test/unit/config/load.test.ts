@@ -114,3 +114,19 @@ test('config file: YAML, unknown keys refused, paths relative to the file', () =
   writeFileSync(broken, 'iso: [unclosed\n');
   assert.throws(() => readConfigFile(broken), usage(/not valid YAML or JSON/));
 });
+
+test('boot menu options: kernel arguments, title and .disk/info that could break a menu file are refused', () => {
+  const c = toBuildConfig(
+    { ...base, kernelArgs: ['quiet', 'console=ttyS0,115200n8'], serialConsole: true, menuTitle: 'ACME 1.0', menuTimeout: 0 },
+    {},
+  );
+  assert.deepEqual(c.boot, { kernelArgs: ['quiet', 'console=ttyS0,115200n8'], serialConsole: true, menuTitle: 'ACME 1.0', menuTimeout: 0 });
+  assert.deepEqual(toBuildConfig(base, {}).boot, { kernelArgs: [], serialConsole: false, menuTitle: undefined, menuTimeout: undefined });
+  assert.throws(() => toBuildConfig({ ...base, kernelArgs: ['a b'] }, {}), usage(/^kernelArgs\[0\]: expected one kernel argument/));
+  assert.throws(() => toBuildConfig({ ...base, kernelArgs: ['x=$(reboot)'] }, {}), usage(/^kernelArgs\[0\]/));
+  assert.throws(() => toBuildConfig({ ...base, kernelArgs: ['---'] }, {}), usage(/^kernelArgs\[0\]/));
+  assert.throws(() => toBuildConfig({ ...base, menuTitle: 'say "hi"' }, {}), usage(/^menuTitle: expected one line/));
+  assert.throws(() => toBuildConfig({ ...base, menuTitle: 'a\nmenuentry x' }, {}), usage(/^menuTitle/));
+  assert.throws(() => toBuildConfig({ ...base, menuTimeout: -1 }, {}), usage(/^menuTimeout/));
+  assert.throws(() => toBuildConfig({ ...base, diskInfo: 'two\nlines' }, {}), usage(/^diskInfo/));
+});
