@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import type { BuildConfig } from './config/types.js';
 import { requireRoot } from './stages/preflight.js';
 import type { PayloadManifest } from './images/manifest.js';
-import type { StageTiming, VerifyOutcome } from './pipeline/context.js';
+import type { CacheFacts, StageTiming, VerifyOutcome } from './pipeline/context.js';
 import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
 import { RESUME_FILE, ResumeStore } from './pipeline/resume.js';
 import { Workspace } from './pipeline/workspace.js';
@@ -63,6 +63,8 @@ export interface BuildReport {
   layer?: { isoPath: string; bytes: number } | undefined;
   packages?: string[] | undefined;
   images?: PayloadManifest | undefined;
+  /** What the shared caches (image archives, .deb downloads) under cacheDir saved. */
+  cache?: CacheFacts | undefined;
   stages: StageTiming[];
   verify: VerifyOutcome[];
   seconds: number;
@@ -106,6 +108,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
       layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
       packages: f.installedPackages,
       images: f.manifest,
+      cache: f.cache,
       stages: ctx.timings,
       verify: f.verify,
       seconds: Math.round((performance.now() - t0) / 100) / 10,

@@ -56,6 +56,15 @@ export interface Facts {
   installedPackages?: string[];
   output?: { path: string; bytes: number; sha256: string };
   verify: VerifyOutcome[];
+  /** What the shared caches under cacheDir saved this build. */
+  cache: CacheFacts;
+}
+
+export interface CacheFacts {
+  /** Per image: true = archive reused from the cache, false = compressed and stored, undefined = not cacheable. */
+  images: { ref: string; cached: boolean | undefined }[];
+  /** .deb files the engine install fetched into the shared package cache, and how many it held before. */
+  debs?: { downloaded: number; alreadyCached: number } | undefined;
 }
 
 export interface BuildContext {

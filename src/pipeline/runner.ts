@@ -36,7 +36,7 @@ export function chooseRenderer(o: {
 }
 
 export function newContext(config: BuildContext['config'], ws: Workspace, signal: AbortSignal, resume?: ResumeStore): BuildContext {
-  const facts: Facts = { isoMap: new Map(), verify: [] };
+  const facts: Facts = { isoMap: new Map(), verify: [], cache: { images: [] } };
   return { config, ws, signal, facts, timings: [], mounts: new MountStack(), resume };
 }
 

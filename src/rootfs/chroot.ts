@@ -24,8 +24,11 @@ export interface ChrootSession {
  * when fn returns or throws.
  */
 export interface ChrootExtras {
-  /** Host folders bound read-only at absolute paths inside the root (under /run, which is a tmpfs here). */
-  bind?: readonly { source: string; target: string }[];
+  /**
+   * Host folders bound at absolute paths inside the root: read-only (under /run, which is a tmpfs here) unless
+   * writable (a shared cache: whatever is written there lands in the host folder, never in the root).
+   */
+  bind?: readonly { source: string; target: string; writable?: boolean }[];
 }
 
 export async function withChroot<T>(
@@ -48,7 +51,7 @@ export async function withChroot<T>(
       const target = join(root, b.target);
       await mkdir(target, { recursive: true });
       await mounts.mount({ source: b.source, target, bind: true });
-      await run('mount', ['-o', 'remount,bind,ro', target], { signal: undefined });
+      if (!b.writable) await run('mount', ['-o', 'remount,bind,ro', target], { signal: undefined });
     }
     await writeFile(policy, '#!/bin/sh\n# remaster: no service starts while packages are installed\nexit 101\n', { mode: 0o755 });
     const session: ChrootSession = {

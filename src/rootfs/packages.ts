@@ -53,11 +53,17 @@ export function aptInstallArgs(pkgs: readonly string[], statusFd?: number): stri
 /** Progress callback of the installs: one throttled line per step (download and install percentages). */
 export type PackageProgress = (line: string) => void;
 
+/** Where the shared package caches are bound inside the chroot (apt's own locations). */
+export const APT_ARCHIVES = '/var/cache/apt/archives';
+export const APT_LISTS = '/var/lib/apt/lists';
+
+/** keepArchives: the archive folder is a shared cache bound in: leave the downloaded .debs for the next build. */
 export async function aptInstall(
   s: ChrootSession,
   pkgs: readonly string[],
   io: RunOptions,
   onProgress?: PackageProgress,
+  o: { keepArchives?: boolean } = {},
 ): Promise<string[]> {
   const hint =
     "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*); the packages must exist for the base release";
@@ -70,7 +76,7 @@ export async function aptInstall(
   });
   // apt's own status stops short of 100 (its last step is "Installed <pkg>"): apt-get exiting 0 is the end.
   onProgress?.(`apt: install 100 % (${pkgs.length} package(s) and their dependencies)`);
-  await s.run(['apt-get', 'clean'], io);
+  if (!o.keepArchives) await s.run(['apt-get', 'clean'], io);
   const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], io);
   return stdout.split('\n').filter(Boolean);
 }

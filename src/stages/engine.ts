@@ -1,6 +1,7 @@
 // Engine: install docker or podman (and the decompressor) into the root in a chroot; nothing is started.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
@@ -8,7 +9,16 @@ import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { withChroot } from '../rootfs/chroot.js';
 import { stripOverlayXattrs } from '../rootfs/xattrs.js';
-import { aptInstall, aptInstallOffline, BUILD_LEFTOVERS, engineBinaries, OFFLINE_DEBS, packagesFor } from '../rootfs/packages.js';
+import {
+  APT_ARCHIVES,
+  APT_LISTS,
+  aptInstall,
+  aptInstallOffline,
+  BUILD_LEFTOVERS,
+  engineBinaries,
+  OFFLINE_DEBS,
+  packagesFor,
+} from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
 import { mountRoot, resetLayer } from './rootfs.js';
@@ -76,9 +86,23 @@ export const engine: Stage = {
         { bind: [{ source: offline, target: OFFLINE_DEBS }] },
       );
     } else {
-      ctx.facts.installedPackages = await withChroot(root, { signal: ctx.signal }, (s) =>
-        aptInstall(s, pkgs, { signal: ctx.signal }, onProgress),
+      const cache = await aptCacheDirs(c.cacheDir, root, ctx.facts.architecture ?? 'amd64');
+      const before = await debsIn(cache.archives);
+      ctx.facts.installedPackages = await withChroot(
+        root,
+        { signal: ctx.signal },
+        (s) => aptInstall(s, pkgs, { signal: ctx.signal }, onProgress, { keepArchives: true }),
+        {
+          bind: [
+            { source: cache.archives, target: APT_ARCHIVES, writable: true },
+            { source: cache.lists, target: APT_LISTS, writable: true },
+          ],
+        },
       );
+      const after = await debsIn(cache.archives);
+      const downloaded = [...after].filter((d) => !before.has(d)).length;
+      ctx.facts.cache.debs = { downloaded, alreadyCached: before.size };
+      task.output = `package cache ${cache.archives}: ${downloaded} .deb downloaded, ${before.size} were cached`;
     }
     // Roots without merged /usr keep some of these in /sbin or /bin.
     const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))));
@@ -96,6 +120,28 @@ export const engine: Stage = {
     task.output = ctx.facts.installedPackages.join(' ');
   },
 };
+
+/**
+ * The shared apt caches under cacheDir/apt: one folder of .debs (apt checks each against the package lists'
+ * hashes before use, so bases of different releases can share it) and package lists per set of sources.
+ */
+export async function aptCacheDirs(cacheDir: string, root: string, arch: string): Promise<{ archives: string; lists: string }> {
+  const etc = join(root, 'etc', 'apt');
+  let sources = await readFile(join(etc, 'sources.list'), 'utf8').catch(() => '');
+  const d = join(etc, 'sources.list.d');
+  for (const f of (await readdir(d).catch(() => [] as string[])).sort())
+    sources += `\n# ${f}\n${await readFile(join(d, f), 'utf8').catch(() => '')}`;
+  const key = createHash('sha256').update(`${arch}\n${sources}`).digest('hex').slice(0, 16);
+  const archives = join(cacheDir, 'apt', 'archives');
+  const lists = join(cacheDir, 'apt', `lists-${key}`);
+  await mkdir(join(archives, 'partial'), { recursive: true });
+  await mkdir(join(lists, 'partial'), { recursive: true });
+  return { archives, lists };
+}
+
+async function debsIn(dir: string): Promise<Set<string>> {
+  return new Set((await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.deb')));
+}
 
 /**
  * Remove apt lists, caches and temp files the install left. In layer mode this acts on the upper directory

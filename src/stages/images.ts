@@ -2,8 +2,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { addImageCached } from '../images/cache.js';
 import { manifestJson, manifestTsv, type PayloadImage, type PayloadManifest } from '../images/manifest.js';
-import { addImage, describeSpec, type ImageSpec } from '../images/payload.js';
+import { describeSpec, type ImageSpec } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
 import { need, type Stage } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
@@ -50,17 +51,23 @@ export const images: Stage = {
     const out: PayloadImage[] = [];
     for (const spec of ctx.config.images) {
       task.output = describeSpec(spec);
-      const img = await addImage(spec, {
-        dir,
-        compression: ctx.config.compression,
-        architecture: ctx.facts.architecture ?? 'amd64',
-        sourceDateEpoch: ctx.config.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
-        auth: ctx.config.registryAuth,
-        signal: ctx.signal,
-        onProgress: (line) => {
-          task.output = `${describeSpec(spec)}: ${line}`;
+      const { image: img, cached } = await addImageCached(
+        spec,
+        {
+          dir,
+          compression: ctx.config.compression,
+          architecture: ctx.facts.architecture ?? 'amd64',
+          sourceDateEpoch: ctx.config.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
+          auth: ctx.config.registryAuth,
+          signal: ctx.signal,
+          onProgress: (line) => {
+            task.output = `${describeSpec(spec)}: ${line}`;
+          },
         },
-      });
+        ctx.config.cacheDir,
+        ctx.config.sourceDateEpoch !== undefined,
+      );
+      ctx.facts.cache.images.push({ ref: img.refs[0] ?? img.imageId, cached });
       for (const ref of img.refs) {
         const clash = out.find((o) => o.refs.some((r) => normaliseRef(r) === normaliseRef(ref)));
         if (clash) {
@@ -70,7 +77,8 @@ export const images: Stage = {
         }
       }
       out.push(img);
-      task.output = `${img.refs.join(', ')}: ${mib(img.uncompressedBytes)} -> ${mib(img.bytes)} (${ctx.config.compression.kind})`;
+      const how = cached ? 'cached' : cached === false ? 'compressed, stored in the cache' : 'compressed (not cacheable)';
+      task.output = `${img.refs.join(', ')}: ${mib(img.uncompressedBytes)} -> ${mib(img.bytes)} (${ctx.config.compression.kind}, ${how})`;
     }
     const apps = ctx.config.images.flatMap((spec, i) => {
       const ref = out[i]?.refs[0];

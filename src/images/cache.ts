@@ -1,0 +1,118 @@
+// Shared cache of compressed image archives: a source (by content or registry digest) compressed once with
+// given settings is reused by every later build, whatever its output or work directory.
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompressionSettings } from './compress.js';
+import type { PayloadImage } from './manifest.js';
+import { addImage, type ImageSpec, type PayloadOptions, sha256File, skopeoRef } from './payload.js';
+import { registryHost, skopeoDigest, withAuthFile } from './skopeo.js';
+
+/** Bump when the archive an entry holds would differ for the same inputs (format changes). */
+const CACHE_VERSION = 1;
+
+export interface CachedImage {
+  image: PayloadImage;
+  /** true: the archive came from the cache; false: compressed now (and stored); undefined: not cacheable. */
+  cached: boolean | undefined;
+}
+
+/**
+ * The identity of what addImage() would write: source content (file sha256 or registry digest), naming and
+ * image config, compression settings. Undefined for sources without a stable identity (OCI layout folders,
+ * a docker daemon, a registry that gives no digest): those are never cached.
+ */
+export async function imageCacheKey(spec: ImageSpec, o: PayloadOptions, explicitEpoch: boolean): Promise<string | undefined> {
+  let identity: Record<string, unknown>;
+  if (spec.kind === 'docker-archive') {
+    identity = { kind: spec.kind, digest: await sha256File(spec.path), ref: spec.ref };
+  } else if (spec.kind === 'rootfs') {
+    identity = {
+      kind: spec.kind,
+      digest: await sha256File(spec.path),
+      ref: spec.ref,
+      cmd: spec.cmd,
+      entrypoint: spec.entrypoint,
+      env: spec.env,
+      architecture: o.architecture,
+      // The image's created date: only part of the identity when fixed (SOURCE_DATE_EPOCH); otherwise an archive
+      // made earlier keeps its date, as a pulled image would.
+      created: explicitEpoch ? o.sourceDateEpoch : undefined,
+    };
+  } else if (spec.transport === 'docker') {
+    const digest = await withAuthFile(o.auth ?? {}, registryHost(spec.source), (authFile) =>
+      skopeoDigest(spec.source, { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture }, { signal: o.signal }),
+    );
+    if (!digest) return undefined;
+    identity = { kind: spec.transport, digest, ref: skopeoRef(spec), architecture: o.architecture };
+  } else {
+    return undefined;
+  }
+  const c: CompressionSettings = o.compression;
+  const json = JSON.stringify({
+    v: CACHE_VERSION,
+    identity,
+    compression: { kind: c.kind, level: c.level, longWindowLog: c.longWindowLog, threads: c.threads },
+  });
+  return createHash('sha256').update(json).digest('hex').slice(0, 32);
+}
+
+/**
+ * addImage() through the cache at cacheDir/images/<key>/: a hit (archive present, same size and sha256 as
+ * recorded) is hard-linked (or copied) into o.dir; a miss is compressed into the cache first, then linked.
+ */
+export async function addImageCached(spec: ImageSpec, o: PayloadOptions, cacheDir: string, explicitEpoch: boolean): Promise<CachedImage> {
+  const key = await imageCacheKey(spec, o, explicitEpoch);
+  if (!key) return { image: await addImage(spec, o), cached: undefined };
+  const root = join(cacheDir, 'images');
+  const entryDir = join(root, key);
+  const hit = await readEntry(entryDir);
+  if (hit) {
+    await linkOrCopy(join(entryDir, hit.file), join(o.dir, hit.file));
+    return { image: { ...hit, source: { ...hit.source, path: spec.kind === 'skopeo' ? spec.source : spec.path } }, cached: true };
+  }
+  await rm(entryDir, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  const tmp = join(root, `.tmp-${key.slice(0, 8)}-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp);
+  try {
+    const image = await addImage(spec, { ...o, dir: tmp });
+    await writeFile(join(tmp, 'entry.json'), `${JSON.stringify(image, null, 2)}\n`);
+    try {
+      await rename(tmp, entryDir);
+    } catch (e) {
+      // Another build stored the same key meanwhile: keep theirs (same inputs, same bytes).
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      await linkOrCopy(join(tmp, image.file), join(o.dir, image.file));
+      return { image, cached: false };
+    }
+    await linkOrCopy(join(entryDir, image.file), join(o.dir, image.file));
+    return { image, cached: false };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function readEntry(dir: string): Promise<PayloadImage | undefined> {
+  try {
+    const image = JSON.parse(await readFile(join(dir, 'entry.json'), 'utf8')) as PayloadImage;
+    const file = join(dir, image.file);
+    const st = await stat(file);
+    // The archive is hashed again: a damaged or edited cache entry is rebuilt, never shipped.
+    if (st.size !== image.bytes || (await sha256File(file)) !== image.sha256) return undefined;
+    return image;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Hard link when the cache and the workspace share a filesystem, copy otherwise. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}

@@ -1,0 +1,81 @@
+// A second build with another output reuses the first one's compressed image archive and downloaded .debs
+// (shared caches under --cache-dir), and neither cache ends up in the new layer.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { BuildReport } from '../../src/build.js';
+import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
+
+test('variant builds share the image archive and package caches', { timeout: 30 * 60 * 1000 }, async () => {
+  const base = await fixtureIso();
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-caches-'));
+  const cacheDir = join(dir, 'cache');
+  const rootfs = join(dir, 'rootfs.tar');
+  await writeBusyboxRootfs(rootfs, { mtime: 0 });
+  const reports: BuildReport[] = [];
+  const logs: string[] = [];
+  for (const n of [1, 2]) {
+    const log = join(dir, `build${n}.log`);
+    const r = cli([
+      'build',
+      '--iso',
+      base,
+      '--out',
+      join(dir, `variant${n}.iso`),
+      '--engine',
+      'docker',
+      '--image',
+      `rootfs:${rootfs}=demo/busybox:1.0`,
+      '--verify',
+      'none',
+      '--cache-dir',
+      cacheDir,
+      '--work-dir',
+      join(dir, `work${n}`),
+      '--keep-work',
+      '--json',
+      '-q',
+      '--log-file',
+      log,
+    ]);
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    reports.push(JSON.parse(r.stdout) as BuildReport);
+    logs.push(readFileSync(log, 'utf8'));
+  }
+  const [first, second] = reports;
+  assert.ok(first && second);
+  assert.deepEqual(first.cache?.images, [{ ref: 'demo/busybox:1.0', cached: false }]);
+  assert.ok((first.cache?.debs?.downloaded ?? 0) > 0, JSON.stringify(first.cache));
+  assert.match(logs[0] ?? '', /demo\/busybox:1\.0: .*compressed, stored in the cache/);
+
+  assert.deepEqual(second.cache?.images, [{ ref: 'demo/busybox:1.0', cached: true }]);
+  assert.equal(second.cache?.debs?.downloaded, 0, JSON.stringify(second.cache));
+  assert.ok((second.cache?.debs?.alreadyCached ?? 0) >= (first.cache?.debs?.downloaded ?? 0));
+  assert.match(logs[1] ?? '', /demo\/busybox:1\.0: .*\(zstd, cached\)/);
+  assert.match(logs[1] ?? '', /0 \.deb downloaded/);
+  // The same archive, byte for byte, in both payloads.
+  assert.equal(second.images?.images[0]?.sha256, first.images?.images[0]?.sha256);
+  assert.equal(readdirSync(join(cacheDir, 'images')).filter((e) => !e.startsWith('.')).length, 1);
+
+  // The caches were bound in, never written into the root: the layer holds no .deb and no package lists.
+  for (const n of [1, 2]) {
+    const layer = join(dir, `work${n}`, 'layer.squashfs');
+    const ls = spawnSync('unsquashfs', ['-lc', '-d', '', layer], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    assert.equal(ls.status, 0, ls.stderr);
+    const files = ls.stdout.split('\n').filter(Boolean);
+    assert.ok(
+      files.some((f) => f === '/usr/sbin/dockerd'),
+      'the layer holds the engine',
+    );
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('/var/cache/apt/') || /^\/var\/lib\/apt\/lists\/.+_(Packages|InRelease|Release)/.test(f)),
+      [],
+    );
+    assert.deepEqual(mountsBelow(join(dir, `work${n}`)), []);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
