@@ -290,6 +290,7 @@ async function main(): Promise<number> {
   }
   const cacheDir = resolve(values['cache-dir'] ?? defaultCacheDir());
   const started = new Date();
+  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
   log(`inputs (built once, cached under ${cacheDir})`);
   const inputs = await ensureBenchInputs({ cacheDir, onLine: (l) => log(l) });
   const baseBytes = (await stat(inputs.baseIso)).size;
@@ -332,6 +333,7 @@ async function main(): Promise<number> {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model,
         memoryMiB: Math.round(totalmem() / 2 ** 20),
+        loadAverageAtStart: loadAtStart,
         loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
         node: process.version,
       },
@@ -374,8 +376,8 @@ async function main(): Promise<number> {
   for (let i = 1; i <= runs; i++) {
     if (parts.has('copy')) collected.copy.push(await b.copyFloor(i));
     if (parts.has('layer')) collected.layer.push(await b.layer(i, 'layer'));
-    if (parts.has('rebuild')) collected.rebuild.push(await b.layer(i, 'rebuild'));
     if (parts.has('naive')) collected.naive.push(await b.naive(i));
+    if (parts.has('rebuild')) collected.rebuild.push(await b.layer(i, 'rebuild'));
     await save();
   }
   if (parts.has('variants')) {
@@ -406,7 +408,14 @@ async function rootUncompressedBytes(iso: string): Promise<number | undefined> {
 
 interface Results {
   runs: number;
-  machine: { cpus: number; cpuModel?: string | undefined; memoryMiB: number; loadAverageAtEnd: number[]; node: string };
+  machine: {
+    cpus: number;
+    cpuModel?: string | undefined;
+    memoryMiB: number;
+    loadAverageAtStart: number[];
+    loadAverageAtEnd: number[];
+    node: string;
+  };
   inputs: {
     baseIso: string;
     baseExtraPackages?: readonly string[] | undefined;
@@ -432,7 +441,7 @@ function markdown(r: Results): string {
   const met = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'met' : 'missed');
   const q = r.ratios;
   const lines = [
-    `Machine: ${r.machine.cpus} cores (${r.machine.cpuModel ?? '?'}), ${r.machine.memoryMiB} MiB, load average at end ${r.machine.loadAverageAtEnd.join(' ')}; median of ${r.runs} run(s).`,
+    `Machine: ${r.machine.cpus} cores (${r.machine.cpuModel ?? '?'}), ${r.machine.memoryMiB} MiB, load average (1/5/15 min) at start ${r.machine.loadAverageAtStart.join(' ')}, at end ${r.machine.loadAverageAtEnd.join(' ')}; median of ${r.runs} run(s).`,
     `Inputs: base ISO ${mib(r.inputs.baseIsoBytes)} (root ${mib(r.inputs.baseRootUncompressedBytes)} uncompressed), payload ${r.inputs.images.length} images ${mib(r.inputs.payloadBytes)} uncompressed.`,
     '',
     '| Target | Measured | Goal | |',
