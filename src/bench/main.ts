@@ -317,6 +317,7 @@ async function main(): Promise<number> {
       0,
       ...[layer, rebuild].flatMap((s) => s?.runs.map((r) => r.peakRssMiB ?? 0) ?? []),
       ...(variants?.builds.map((r) => r.peakRssMiB ?? 0) ?? []),
+      ...Object.values(boots).map((r) => r.peakRssMiB ?? 0),
     );
     const ratios = {
       layerVsNaive: layer && naive ? naive.medianSeconds / layer.medianSeconds : undefined,
