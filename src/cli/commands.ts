@@ -100,6 +100,7 @@ const buildOptions = {
   compression: { type: 'string' },
   'compression-level': { type: 'string' },
   'rootfs-mode': { type: 'string' },
+  'squashfs-level': { type: 'string' },
   package: { type: 'string', multiple: true },
   packages: { type: 'string' },
   'delete-after-load': { type: 'boolean' },
@@ -139,6 +140,7 @@ export function rawFromFlags(values: Values, defaults: RawConfig = userDefaults(
   set('compression', s(values.compression));
   set('compressionLevel', s(values['compression-level']));
   set('rootfsMode', s(values['rootfs-mode']));
+  set('squashfsLevel', s(values['squashfs-level']));
   set('packages', s(values.packages));
   const pkgs = list(values.package);
   if (pkgs.length > 0) raw.extraPackages = pkgs;

@@ -35,6 +35,7 @@ Options:
   --evidence-dir <dir>       serial logs, screenshots, verify.json and junit.xml (default: in the work dir)
   --compression zstd|gzip|xz|none, --compression-level <n>
   --rootfs-mode auto|layer|rebuild   add a layer (default where possible) or rebuild the root
+  --squashfs-level <n>       zstd/gzip level of the squashfs written (default 3 for a layer)
   --package <deb>            repeatable: more packages to install with the engine
   --packages <folder>        install offline from a folder made by remaster packages fetch
   --delete-after-load        the loader deletes each archive after a verified load

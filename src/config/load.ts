@@ -220,6 +220,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
         raw.compressionLevel === undefined ? undefined : int('compressionLevel', raw.compressionLevel, 1, compression === 'zstd' ? 22 : 9),
     },
     rootfsMode: oneOf<RootfsMode>('rootfsMode', raw.rootfsMode ?? 'auto', ['auto', 'layer', 'rebuild']),
+    squashfsLevel: raw.squashfsLevel === undefined ? undefined : int('squashfsLevel', raw.squashfsLevel, 1, 22),
     extraPackages: raw.extraPackages === undefined ? [] : parsePackages(raw.extraPackages),
     packagesDir: raw.packages === undefined ? undefined : packagesDir(raw.packages),
     deleteAfterLoad: raw.deleteAfterLoad === undefined ? false : bool('deleteAfterLoad', raw.deleteAfterLoad),

@@ -77,6 +77,10 @@ export const SCHEMA = {
   evidenceDir: str('where verification evidence goes (default <work dir>/verify)'),
   compression: oneOf('image archive compression', ['zstd', 'gzip', 'xz', 'none'], 'zstd'),
   compressionLevel: { doc: 'compressor level (zstd 1-22, gzip/xz 1-9)', schema: { type: 'integer', minimum: 1, maximum: 22 } },
+  squashfsLevel: {
+    doc: "level of the squashfs we write (zstd 1-22, gzip 1-9; the base's algorithm and block size are kept); default 3 for a layer, mksquashfs' default for a rebuilt root",
+    schema: { type: 'integer', minimum: 1, maximum: 22 },
+  },
   rootfsMode: oneOf('add a squashfs layer where the base allows it, or rebuild the root', ['auto', 'layer', 'rebuild'], 'auto'),
   extraPackages: strings('more Debian packages to install with the engine'),
   packages: str('folder of .debs made by remaster packages fetch: install the engine offline'),

@@ -23,6 +23,8 @@ export interface BuildConfig {
   evidenceDir?: string | undefined;
   compression: CompressionSettings;
   rootfsMode: RootfsMode;
+  /** Level of the squashfs we write (zstd/gzip); undefined = 3 for a layer, mksquashfs' default for a rebuild. */
+  squashfsLevel?: number | undefined;
   /** A folder of .debs from `remaster packages fetch`: install offline from it. */
   packagesDir?: string | undefined;
   /** Extra Debian packages to install with the engine. */

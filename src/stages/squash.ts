@@ -12,7 +12,12 @@ export const squash: Stage = {
   resume: {
     key: 'squash',
     after: ['rootfs', 'engine', 'payload'],
-    inputs: async (ctx) => ({ base: await baseIdentity(ctx), mode: ctx.facts.mode, sourceDateEpoch: ctx.config.sourceDateEpoch }),
+    inputs: async (ctx) => ({
+      base: await baseIdentity(ctx),
+      mode: ctx.facts.mode,
+      level: ctx.config.squashfsLevel,
+      sourceDateEpoch: ctx.config.sourceDateEpoch,
+    }),
     save: (ctx) => {
       const l = need(ctx.facts.layer, 'new layer');
       return { facts: { isoPath: l.isoPath, bytes: l.bytes }, files: [LAYER_FILE] };
@@ -34,13 +39,15 @@ export const squash: Stage = {
     const partial = `${file}.partial`;
     await rm(file, { force: true });
     await rm(partial, { force: true });
-    task.title = `Write the ${ctx.facts.mode === 'layer' ? 'new layer' : 'rebuilt root'} (squashfs, ${top.compression}, ${top.blockSize / 1024} KiB blocks)`;
+    const level = squashLevel(top.compression, ctx.facts.mode ?? 'layer', ctx.config.squashfsLevel);
+    task.title = `Write the ${ctx.facts.mode === 'layer' ? 'new layer' : 'rebuilt root'} (squashfs, ${top.compression}${level ? ` level ${level}` : ''}, ${top.blockSize / 1024} KiB blocks)`;
     await mksquashfs(
       {
         source: root,
         target: partial,
         compression: top.compression,
         blockSize: top.blockSize,
+        level,
         sourceDateEpoch: ctx.config.sourceDateEpoch,
       },
       { signal: ctx.signal },
@@ -76,4 +83,17 @@ export function layerIsoPath(liveDir: string, existing: readonly string[]): stri
   const names = existing.map((p) => p.slice(p.lastIndexOf('/') + 1));
   while (names.some((n) => n >= name)) name = `z${name}`;
   return `${liveDir}/${name}`;
+}
+
+/**
+ * Compression level for the squashfs we write. The algorithm and block size follow the base (the kernel must
+ * read them); the level is ours to choose. A layer defaults to zstd/gzip level 3: it mostly holds image
+ * archives that are already compressed, which level 15 (mksquashfs' default) grinds through for nothing —
+ * measured 61.5 s vs 3.5 s on 685 MiB of libraries plus a 150 MiB archive, for a 4.5 % larger image.
+ * A rebuilt root keeps mksquashfs' default unless asked, like the distributions' own builds.
+ */
+export function squashLevel(compression: string, mode: 'layer' | 'rebuild', wanted: number | undefined): number | undefined {
+  if (compression !== 'zstd' && compression !== 'gzip') return undefined;
+  const level = wanted ?? (mode === 'layer' ? 3 : undefined);
+  return level === undefined ? undefined : Math.min(level, compression === 'gzip' ? 9 : 22);
 }

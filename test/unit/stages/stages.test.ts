@@ -40,3 +40,13 @@ test('SHA256SUMS beside the ISO: one line per ISO, replaced on rebuild, sorted b
   assert.equal(second, `${b}  site0.iso\n${a}  site1.iso\n`);
   assert.equal(updateSha256Sums(second, 'site1.iso', c), `${b}  site0.iso\n${c}  site1.iso\n`);
 });
+
+test('squashfs level: 3 for a layer of zstd or gzip, the default for a rebuild, a wanted level capped per algorithm', async () => {
+  const { squashLevel } = await import('../../../src/stages/squash.js');
+  assert.equal(squashLevel('zstd', 'layer', undefined), 3);
+  assert.equal(squashLevel('zstd', 'rebuild', undefined), undefined);
+  assert.equal(squashLevel('zstd', 'rebuild', 19), 19);
+  assert.equal(squashLevel('gzip', 'layer', 15), 9);
+  assert.equal(squashLevel('xz', 'layer', undefined), undefined);
+  assert.equal(squashLevel('lz4', 'layer', 5), undefined);
+});
