@@ -1,5 +1,6 @@
 // Mounts that are always undone: a stack unwound in reverse on every exit path, and a sweep for leftovers.
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve, sep } from 'node:path';
 import { type RunOptions, run } from '../exec/run.js';
 
@@ -68,14 +69,40 @@ export async function sweepMounts(dir: string, io: RunOptions = {}): Promise<str
   return done;
 }
 
+/**
+ * The kernel detaches an autoclear loop device after the unmount returns (deferred rundown), and not at all
+ * after a lazy unmount while something holds it. Wait for it; then `losetup -d`, which on a device still in
+ * use only marks it to go when released, so it never breaks another mount of the same file.
+ */
+export async function releaseLoop(device: string, io: RunOptions = {}): Promise<void> {
+  const attached = () =>
+    access(`/sys/block/${device.replace(/^\/dev\//, '')}/loop/backing_file`).then(
+      () => true,
+      () => false,
+    );
+  for (let i = 0; i < 20 && (await attached()); i++) await sleep(100);
+  if (await attached()) await run('losetup', ['-d', device], { ...io, signal: undefined }).catch(() => {});
+  for (let i = 0; i < 20 && (await attached()); i++) await sleep(100);
+}
+
 export class MountStack {
   private readonly stack: string[] = [];
+  /** Loop device behind each loop mount we made. */
+  private readonly loops = new Map<string, string>();
 
   constructor(private readonly io: RunOptions = {}) {}
 
   async mount(m: MountSpec): Promise<void> {
     await run('mount', mountArgs(m), { ...this.io, signal: undefined });
-    this.stack.push(resolve(m.target));
+    const target = resolve(m.target);
+    this.stack.push(target);
+    if (m.options?.includes('loop')) {
+      const r = await run('findmnt', ['-n', '-o', 'SOURCE', '--mountpoint', target], { ...this.io, signal: undefined }).catch(
+        () => undefined,
+      );
+      const dev = r?.stdout.trim().split('\n').at(-1);
+      if (dev?.startsWith('/dev/loop')) this.loops.set(target, dev);
+    }
   }
 
   get active(): readonly string[] {
@@ -88,10 +115,14 @@ export class MountStack {
       const target = this.stack.pop();
       if (target === undefined) break;
       const still = await currentMounts();
-      if (!still.includes(target)) continue;
-      // Anything mounted below it by someone else (e.g. a package's postinst) goes first.
-      for (const inner of mountsUnder(still, target)) if (inner !== target) await umount(inner, this.io);
-      await umount(target, this.io);
+      if (still.includes(target)) {
+        // Anything mounted below it by someone else (e.g. a package's postinst) goes first.
+        for (const inner of mountsUnder(still, target)) if (inner !== target) await umount(inner, this.io);
+        await umount(target, this.io);
+      }
+      const loop = this.loops.get(target);
+      this.loops.delete(target);
+      if (loop) await releaseLoop(loop, this.io);
     }
   }
 }

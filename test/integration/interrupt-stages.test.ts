@@ -85,6 +85,10 @@ test('interrupted in every stage, each run resumes the last and leaves nothing b
     'podman',
     '--image',
     `rootfs:${rootfs}=demo/busybox:1`,
+    // A slow squashfs level keeps the squash stage long enough to be interrupted in (level 3, the default
+    // for a layer, writes this one in about a second).
+    '--squashfs-level',
+    '19',
     ...extra,
     '--verify',
     'none',
