@@ -20,6 +20,7 @@ const NAIVE = join(REPO, 'bench', 'naive.sh');
 const RESULTS = join(REPO, 'bench', 'results.json');
 
 const USAGE = `npm run bench -- [--runs <n>] [--no-boot] [--only copy,layer,rebuild,naive,variants,boot] [--cache-dir <dir>]
+  [--remaster-args "<flags>"]   added to every remaster build, e.g. "--compression-level 3"
   --runs <n>      timed runs of each build (median reported; default 3)
   --no-boot       skip the three boot-to-images-usable measurements
   --only <list>   run only these measurements (default: all)
@@ -94,6 +95,7 @@ class Bench {
   constructor(
     readonly inputs: BenchInputs,
     cacheDir: string,
+    readonly extraArgs: readonly string[] = [],
   ) {
     this.scratch = join(cacheDir, 'bench', 'scratch');
     this.warm = join(this.scratch, 'warm-cache');
@@ -133,6 +135,7 @@ class Bench {
       '--log-file',
       logFile,
       ...args,
+      ...this.extraArgs,
     ]);
     let report: BuildReport | undefined;
     try {
@@ -263,6 +266,7 @@ async function main(): Promise<number> {
       'no-boot': { type: 'boolean', default: false },
       only: { type: 'string' },
       'cache-dir': { type: 'string' },
+      'remaster-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -300,7 +304,8 @@ async function main(): Promise<number> {
     `base ${inputs.baseIso}: ${mib(baseBytes)} (root ${mib(rootBytes)} uncompressed); payload ${inputs.images.length} images, ${mib(payloadBytes)}`,
   );
 
-  const b = new Bench(inputs, cacheDir);
+  const remasterArgs = (values['remaster-args'] ?? '').split(/\s+/).filter(Boolean);
+  const b = new Bench(inputs, cacheDir, remasterArgs);
   await b.warmUp();
 
   const collected: Record<'copy' | 'layer' | 'rebuild' | 'naive', Timed[]> = { copy: [], layer: [], rebuild: [], naive: [] };
@@ -332,6 +337,7 @@ async function main(): Promise<number> {
     const strip = (s: Series | undefined) => s && { ...s, runs: s.runs.map(({ report: _r, ...t }) => t) };
     const results: Results & Record<string, unknown> = {
       started: started.toISOString(),
+      remasterArgs,
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model,
@@ -411,6 +417,7 @@ async function rootUncompressedBytes(iso: string): Promise<number | undefined> {
 
 interface Results {
   runs: number;
+  remasterArgs?: string[];
   machine: {
     cpus: number;
     cpuModel?: string | undefined;
@@ -444,6 +451,7 @@ function markdown(r: Results): string {
   const met = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'met' : 'missed');
   const q = r.ratios;
   const lines = [
+    ...(r.remasterArgs?.length ? [`remaster flags added to every build: ${r.remasterArgs.join(' ')}`] : []),
     `Machine: ${r.machine.cpus} cores (${r.machine.cpuModel ?? '?'}), ${r.machine.memoryMiB} MiB, load average (1/5/15 min) at start ${r.machine.loadAverageAtStart.join(' ')}, at end ${r.machine.loadAverageAtEnd.join(' ')}; median of ${r.runs} run(s).`,
     `Inputs: base ISO ${mib(r.inputs.baseIsoBytes)} (root ${mib(r.inputs.baseRootUncompressedBytes)} uncompressed), payload ${r.inputs.images.length} images ${mib(r.inputs.payloadBytes)} uncompressed.`,
     '',
