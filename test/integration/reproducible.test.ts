@@ -1,5 +1,6 @@
 // Same inputs + SOURCE_DATE_EPOCH = the same ISO, byte for byte (engine from apt, a rootfs image, layer mode).
 // The second build runs with --verbose: it must not change a byte, and its log shows every tool's progress.
+// The builds share nothing but the base ISO (separate caches: no image archive or .deb reused).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
@@ -39,6 +40,10 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
         `rootfs:${rootfs}=demo/busybox:1.0`,
         '--verify',
         'none',
+        // Each build its own cache: the second must compress the image again (no archive reused), or the
+        // comparison would not cover compression.
+        '--cache-dir',
+        join(dir, `cache${n}`),
         n === 1 ? '-q' : '--verbose',
         '--log-file',
         log,
