@@ -6,7 +6,7 @@ import type { RunOptions } from '../exec/run.js';
 import { readSuperblock, type SquashCompression } from '../rootfs/squashfs.js';
 import { type InitrdContents, type InitrdPart, layerChain, parseDefaultLayer, readInitrd } from './initrd.js';
 import { ISO_SECTOR, probeIso } from './probe.js';
-import { type ElToritoImage, type IsoFile, type IsoReport, xorrisoExtract, xorrisoReport } from './xorriso.js';
+import { type ElToritoImage, type IsoFile, type IsoReport, readIsoTexts, xorrisoReport } from './xorriso.js';
 
 export type Flavor = 'debian-live' | 'ubuntu-casper';
 
@@ -82,6 +82,7 @@ export interface InspectResult {
 /** The EFI system partition type GUID as xorriso prints it (mixed-endian bytes). */
 const GPT_ESP = '28732ac11ff8d211ba4b00a0c93ec93b';
 const DEFAULT_LAYER_CONF = 'conf/conf.d/default-layer.conf';
+const INSTALL_SOURCES = '/casper/install-sources.yaml';
 
 const CHECKSUM_FILES = ['/md5sum.txt', '/sha256sum.txt', '/SHA256SUMS', '/MD5SUMS'];
 const BOOT_MENUS = [
@@ -146,15 +147,21 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
       { hint: `a ${layout.flavor} ISO boots with ${wantScripts}; remaster cannot tell how this one stacks its root` },
     );
   }
+  // The small files that decide the stack, read in one xorriso run.
+  const isCasper = layout.flavor === 'ubuntu-casper';
+  const wanted = [
+    ...(isCasper ? menus : []),
+    ...(isCasper && report.files.some((f) => f.path === INSTALL_SOURCES) ? [INSTALL_SOURCES] : []),
+    ...(layout.moduleFile ? [layout.moduleFile] : []),
+  ];
+  const texts = await readIsoTexts(iso, wanted, io);
   let casper: CasperInfo | undefined;
-  if (layout.flavor === 'ubuntu-casper') {
-    const menuText = await readIsoTexts(iso, menus, io);
-    casper = await casperInfo(iso, report, initrd, menuText, io);
+  if (isCasper) {
+    casper = casperInfo(initrd, new Map(menus.map((m) => [m, texts.get(m) ?? ''])), texts.get(INSTALL_SOURCES));
     layout = { ...layout, squashfs: casperStack(report, casper, iso) };
   }
   if (layout.moduleFile) {
-    const text = (await readIsoTexts(iso, [layout.moduleFile], io)).get(layout.moduleFile) ?? '';
-    layout = { ...layout, squashfs: moduleStack(report, text, layout.moduleFile, iso) };
+    layout = { ...layout, squashfs: moduleStack(report, texts.get(layout.moduleFile) ?? '', layout.moduleFile, iso) };
   }
   const rootfs: RootfsLayer[] = [];
   for (const f of layout.squashfs) {
@@ -281,22 +288,6 @@ export function classify(report: IsoReport, iso = 'the ISO'): Layout {
   });
 }
 
-async function readIsoTexts(iso: string, paths: readonly string[], io: RunOptions): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (paths.length === 0) return out;
-  const { mkdtemp, readFile, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const dir = await mkdtemp(posix.join(tmpdir(), 'remaster-inspect-'));
-  try {
-    const pairs = paths.map((p, i) => ({ from: p, to: posix.join(dir, String(i)) }));
-    await xorrisoExtract(iso, pairs, io);
-    for (const [i, p] of paths.entries()) out.set(p, await readFile(posix.join(dir, String(i)), 'utf8'));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-  return out;
-}
-
 /** Values of layerfs-path= on kernel command lines in boot menus. */
 export function menuLayerPaths(menus: ReadonlyMap<string, string>): string[] {
   const found = new Set<string>();
@@ -304,29 +295,22 @@ export function menuLayerPaths(menus: ReadonlyMap<string, string>): string[] {
   return [...found];
 }
 
-async function casperInfo(
-  iso: string,
-  report: IsoReport,
+function casperInfo(
   initrd: InitrdContents | undefined,
   menus: ReadonlyMap<string, string>,
-  io: RunOptions,
-): Promise<CasperInfo> {
+  installSources: string | undefined,
+): CasperInfo {
   const fromInitrd = parseDefaultLayer(initrd?.files.get(DEFAULT_LAYER_CONF) ?? '');
   const inMenus = menuLayerPaths(menus);
   const layerfsPath = inMenus[0] ?? fromInitrd;
-  const info: CasperInfo = {
+  return {
     layered: layerfsPath !== undefined,
     layerfsPath,
     layerfsSource: inMenus[0] ? 'menu' : fromInitrd ? 'initrd' : undefined,
     initrdLayerfsPath: fromInitrd,
-    installSources: [],
+    installSources: installSources === undefined ? [] : parseInstallSources(installSources),
     menuLayerPaths: inMenus,
   };
-  if (report.files.some((f) => f.path === '/casper/install-sources.yaml')) {
-    const text = (await readIsoTexts(iso, ['/casper/install-sources.yaml'], io)).get('/casper/install-sources.yaml') ?? '';
-    info.installSources = parseInstallSources(text);
-  }
-  return info;
 }
 
 export function parseInstallSources(text: string): CasperInfo['installSources'] {

@@ -1,4 +1,7 @@
 // Typed wrapper around xorriso: pure argv builders, the calls, and parsers of its machine-readable reports.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunOptions, run } from '../exec/run.js';
 
 export type Platform = 'BIOS' | 'UEFI' | 'PPC' | 'Mac' | string;
@@ -128,6 +131,21 @@ export function extractArgs(iso: string, pairs: readonly { from: string; to: str
 
 export const xorrisoExtract = (iso: string, pairs: readonly { from: string; to: string }[], io: RunOptions = {}) =>
   run('xorriso', extractArgs(iso, pairs), io);
+
+/** Small text files of the ISO (menus, lists), read with one xorriso run: ISO path -> text. */
+export async function readIsoTexts(iso: string, paths: readonly string[], io: RunOptions = {}): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  const dir = await mkdtemp(join(tmpdir(), 'remaster-texts-'));
+  try {
+    const pairs = paths.map((p, i) => ({ from: p, to: join(dir, String(i)) }));
+    await xorrisoExtract(iso, pairs, io);
+    for (const { from, to } of pairs) out.set(from, await readFile(to, 'utf8'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
 
 /** YYYYMMDDhhmmsscc in UTC, the form -volume_date accepts. */
 export function xorrisoDate(epochSeconds: number): string {

@@ -1,15 +1,15 @@
 // Metadata: what the medium says about its root (package manifest, unpacked size), the boot menus (casper's
 // layer path, kernel arguments, serial console, title, timeout) and .disk/info. Only files that change are
 // written; the iso stage maps them in and updates their checksum entries.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { editGrubCfg, editIsolinuxCfg, isGrubMenu, type MenuEdit } from '../iso/menus.js';
-import { xorrisoExtract } from '../iso/xorriso.js';
+import { readIsoTexts } from '../iso/xorriso.js';
 import type { BuildContext, Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
-import { squashfsInIsoOptions } from './rootfs.js';
+import { mountBaseLayers } from './rootfs.js';
 
 const TOP_ISOLINUX = /\/(isolinux|syslinux)\.cfg$/;
 
@@ -46,14 +46,9 @@ export const metadata: Stage = {
 
     const edit = menuEdit(ctx);
     if (edit) {
-      const texts = join(dir, 'menus-base');
-      await mkdir(texts, { recursive: true });
-      const pairs = base.bootMenus.map((p, i) => ({ from: p, to: join(texts, String(i)) }));
-      if (pairs.length > 0) await xorrisoExtract(base.iso, pairs, { signal: ctx.signal });
       let edited = 0;
       const other = new Set<string>();
-      for (const { from, to } of pairs) {
-        const text = await readFile(to, 'utf8');
+      for (const [from, text] of await readIsoTexts(base.iso, base.bootMenus, { signal: ctx.signal })) {
         const r = isGrubMenu(from) ? editGrubCfg(text, edit) : editIsolinuxCfg(text, edit, TOP_ISOLINUX.test(from));
         for (const o of r.otherChains) other.add(o);
         if (r.text !== text) {
@@ -91,14 +86,7 @@ export const metadata: Stage = {
 async function finalRootView(ctx: BuildContext): Promise<string> {
   const root = need(ctx.facts.layerRoot, 'layer root');
   if (ctx.facts.mode !== 'layer') return root;
-  const base = need(ctx.facts.base, 'base ISO');
-  const lowers: string[] = [root];
-  for (const [i, l] of base.rootfs.entries()) {
-    const target = ctx.ws.lowerMount(i);
-    await mkdir(target, { recursive: true });
-    await ctx.mounts.mount({ source: base.iso, target, type: 'squashfs', options: squashfsInIsoOptions(l) });
-    lowers.splice(1, 0, target);
-  }
+  const lowers = [root, ...(await mountBaseLayers(ctx))];
   const view = ctx.ws.path('mnt', 'final');
   await mkdir(view, { recursive: true });
   await ctx.mounts.mount({ source: 'remaster', target: view, type: 'overlay', options: ['ro', `lowerdir=${lowers.join(':')}`] });

@@ -70,17 +70,14 @@ export async function resetLayer(ctx: BuildContext, mode: 'layer' | 'rebuild', t
   });
 }
 
-/** Mount the root for a chroot: the base layers under the upper directory (layer), or the tree bound (rebuild). */
-export async function mountRoot(ctx: BuildContext, mode: 'layer' | 'rebuild'): Promise<void> {
+/**
+ * Loop-mount every base layer read-only; returns their mount points top first, as overlayfs' lowerdir lists them
+ * (the live system puts the last squashfs, sorted or as listed in filesystem.module, on top).
+ */
+export async function mountBaseLayers(ctx: BuildContext): Promise<string[]> {
   const base = need(ctx.facts.base, 'base ISO');
-  // The squashfs files are read straight out of the ISO through a loop device with an offset: no iso9660
-  // mount (many kernels and containers lack it), no copy.
-  await mkdir(ctx.ws.merged, { recursive: true });
-  if (mode === 'rebuild') {
-    await ctx.mounts.mount({ source: ctx.ws.path('layer', 'tree'), target: ctx.ws.merged, bind: true });
-    return;
-  }
-  // live-boot puts the last squashfs (sorted, or as listed in filesystem.module) on top: lowerdir lists top first.
+  // Read straight out of the ISO through a loop device with an offset: no iso9660 mount (many kernels and
+  // containers lack it), no copy.
   const lowers: string[] = [];
   for (const [i, layer] of base.rootfs.entries()) {
     const target = ctx.ws.lowerMount(i);
@@ -88,6 +85,17 @@ export async function mountRoot(ctx: BuildContext, mode: 'layer' | 'rebuild'): P
     await ctx.mounts.mount({ source: base.iso, target, type: 'squashfs', options: squashfsInIsoOptions(layer) });
     lowers.unshift(target);
   }
+  return lowers;
+}
+
+/** Mount the root for a chroot: the base layers under the upper directory (layer), or the tree bound (rebuild). */
+export async function mountRoot(ctx: BuildContext, mode: 'layer' | 'rebuild'): Promise<void> {
+  await mkdir(ctx.ws.merged, { recursive: true });
+  if (mode === 'rebuild') {
+    await ctx.mounts.mount({ source: ctx.ws.path('layer', 'tree'), target: ctx.ws.merged, bind: true });
+    return;
+  }
+  const lowers = await mountBaseLayers(ctx);
   // The work directory is scratch: a killed run may have left some behind.
   await rm(ctx.ws.overlayWork, { recursive: true, force: true });
   await mkdir(ctx.ws.overlayWork, { recursive: true });

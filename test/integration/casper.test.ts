@@ -25,6 +25,11 @@ function imageArg(): Promise<string> {
   return image;
 }
 
+/** remaster build of base into out: podman, the busybox image, no verification, plus extra flags. */
+async function build(base: string, out: string, ...extra: string[]) {
+  return cli(['build', '--iso', base, '--out', out, '--engine', 'podman', '--image', await imageArg(), '--verify', 'none', ...extra]);
+}
+
 const ESP = '28732ac11ff8d211ba4b00a0c93ec93b';
 const md5 = (file: string) => createHash('md5').update(readFileSync(file)).digest('hex');
 const sha = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
@@ -109,18 +114,9 @@ test('layer mode on layered casper: the chain is extended, every menu entry boot
   const base = await casperIso('layered');
   const dir = mkdtempSync(join(tmpdir(), 'remaster-casper-'));
   const out = join(dir, 'layered.iso');
-  const r = cli([
-    'build',
-    '--iso',
+  const r = await build(
     base,
-    '--out',
     out,
-    '--engine',
-    'podman',
-    '--image',
-    await imageArg(),
-    '--verify',
-    'none',
     '--serial-console',
     '--kernel-arg',
     'remaster.test=1',
@@ -131,7 +127,7 @@ test('layer mode on layered casper: the chain is extended, every menu entry boot
     '--disk-info',
     'ACME appliance 1.0 (amd64)',
     '--json',
-  ]);
+  );
   assert.equal(r.status, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { mode: string; layer: { isoPath: string } };
   assert.equal(report.mode, 'layer');
@@ -202,7 +198,7 @@ test('layer mode on single casper: a sorted-last layer, filesystem.size/.manifes
   const base = await casperIso('single');
   const dir = mkdtempSync(join(tmpdir(), 'remaster-casper1-'));
   const out = join(dir, 'single.iso');
-  const r = cli(['build', '--iso', base, '--out', out, '--engine', 'podman', '--image', await imageArg(), '--verify', 'none', '--json']);
+  const r = await build(base, out, '--json');
   assert.equal(r.status, 0, r.stderr);
   const after = await inspectIso(out);
   assert.deepEqual(
@@ -223,22 +219,7 @@ test('rebuild mode on single casper: filesystem.squashfs rewritten with the base
   const base = await casperIso('single');
   const dir = mkdtempSync(join(tmpdir(), 'remaster-casper-rb-'));
   const out = join(dir, 'rebuilt.iso');
-  const r = cli([
-    'build',
-    '--iso',
-    base,
-    '--out',
-    out,
-    '--engine',
-    'podman',
-    '--image',
-    await imageArg(),
-    '--verify',
-    'none',
-    '--rootfs-mode',
-    'rebuild',
-    '--json',
-  ]);
+  const r = await build(base, out, '--rootfs-mode', 'rebuild', '--json');
   assert.equal(r.status, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { mode: string }).mode, 'rebuild');
   const [b, a] = [await inspectIso(base), await inspectIso(out)];
@@ -274,7 +255,7 @@ test('refused before any work: a layered casper ISO missing a layer of its chain
   const wrong = join(dir, 'wrong-initrd.iso');
   tool('xorriso', ['-indev', base, '-outdev', wrong, '-map', liveInitrd, '/casper/initrd', '-boot_image', 'any', 'replay']);
   const out = join(dir, 'never.iso');
-  r = cli(['build', '--iso', wrong, '--out', out, '--engine', 'podman', '--image', await imageArg(), '--verify', 'none']);
+  r = await build(wrong, out);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /unknown layout: root filesystem under \/casper but the initrd \/casper\/initrd has live-boot scripts/);
   assert.equal(tool('sh', ['-c', `ls -A ${dir}`]).includes('never.iso'), false);
