@@ -2,18 +2,23 @@
 # remaster image loader (rendered from templates/load-images.sh): loads every archive in the payload
 # manifest into @@ENGINE@@ once. Idempotent: an image already present with the same ID is skipped.
 # An archive is loaded only after its sha256 matches; a bad archive is reported and the others still load.
+# While an archive loads, its name is in $STATE/loading (synced): when a boot ends during a load (power cut,
+# reset), the next run says so, and loads it again (an image counts only once the engine shows its ID).
 # Exit status: 0 when every image of the manifest is present afterwards, 1 otherwise.
 set -u -o pipefail
 
 ENGINE=@@ENGINE@@
 PAYLOAD=${REMASTER_PAYLOAD_DIR:-@@PAYLOAD_DIR@@} # the override exists for tests
 MANIFEST="$PAYLOAD/images.tsv"
-MARKERS="$PAYLOAD/loaded"
+STATE=${REMASTER_STATE_DIR:-@@STATE_DIR@@}
+MARKERS="$STATE/loaded"
+INFLIGHT="$STATE/loading"
 DECOMPRESS=(@@DECOMPRESS@@)
 DELETE_AFTER_LOAD=@@DELETE_AFTER_LOAD@@
 STORE=${REMASTER_STORE_DIR:-@@STORE_DIR@@}
 
 log() { printf '%s\n' "$*"; }
+warn() { printf '<4>%s\n' "$*"; }
 err() { printf '<3>%s\n' "$*"; }
 
 # The ID the engine holds for a reference, without the sha256: prefix; empty when absent.
@@ -36,6 +41,10 @@ if [ ! -r "$MANIFEST" ]; then
 	exit 1
 fi
 mkdir -p "$MARKERS"
+if [ -s "$INFLIGHT" ]; then
+	warn "INTERRUPTED $(head -n 1 "$INFLIGHT"): an earlier boot ended (power cut or reset) while loading it; it is checked and loaded again"
+	rm -f "$INFLIGHT"
+fi
 
 total=0 loaded=0 present=0 failed=0
 # Free bytes where the engine unpacks images (its store); empty when it cannot be told.
@@ -74,7 +83,13 @@ while IFS=$'\t' read -r -u 3 file sha id refs size; do
 		continue
 	fi
 	log "loading: $first from $file"
-	if ! out=$("${DECOMPRESS[@]}" <"$archive" | "$ENGINE" load 2>&1); then
+	printf '%s\n' "$first" >"$INFLIGHT" && sync "$INFLIGHT" "$STATE"
+	out=$("${DECOMPRESS[@]}" <"$archive" | "$ENGINE" load 2>&1)
+	status=$?
+	# A store that outlives this boot (store device, installed system) holds the image before it counts as loaded.
+	sync -f "$STORE" 2>/dev/null
+	rm -f "$INFLIGHT"
+	if [ "$status" -ne 0 ]; then
 		err "FAILED $first: $ENGINE load failed: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
 		failed=$((failed + 1))
 		continue

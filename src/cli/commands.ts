@@ -106,6 +106,7 @@ const buildOptions = {
   'delete-after-load': { type: 'boolean' },
   'podman-store': { type: 'string' },
   'tmpfs-size': { type: 'string' },
+  'store-device': { type: 'string' },
   accel: { type: 'string' },
   'verify-timeout': { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -147,6 +148,7 @@ export function rawFromFlags(values: Values, defaults: RawConfig = userDefaults(
   if (values['delete-after-load']) raw.deleteAfterLoad = true;
   set('podmanStore', s(values['podman-store']));
   set('tmpfsSize', s(values['tmpfs-size']));
+  set('storeDevice', s(values['store-device']));
   set('accel', s(values.accel));
   set('verifyTimeout', s(values['verify-timeout']));
   set('cacheDir', s(values['cache-dir']));

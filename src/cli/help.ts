@@ -41,6 +41,8 @@ Options:
   --delete-after-load        the loader deletes each archive after a verified load
   --podman-store load|ready  ready: podman gets a read-only image store on the medium (no load at boot)
   --tmpfs-size <size>        engine store tmpfs on a live root (default 75%)
+  --store-device <dev>       live root: engine store on this filesystem when present (LABEL=remaster-store),
+                             so images loaded once survive reboots; tmpfs when absent
   --accel auto|kvm|tcg, --verify-timeout <seconds>
   --cache-dir, --work-dir <dir>, --keep-work
   --kernel-arg <arg>         repeatable: added to every boot entry that starts the live system

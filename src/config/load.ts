@@ -9,7 +9,7 @@ import type { RegistryAuth } from '../images/skopeo.js';
 import type { Engine } from '../units/render.js';
 import { type RunSettings, validateRun } from '../units/run-units.js';
 import { defaultCacheDir } from './paths.js';
-import { type ConfigKey, SCHEMA } from './schema.js';
+import { type ConfigKey, SCHEMA, STORE_DEVICE_PATTERN } from './schema.js';
 import type { Accel, BuildConfig, Firmware, Media, RootfsMode } from './types.js';
 
 /** The keys a config file may hold, with their documentation (from the one schema table). */
@@ -226,6 +226,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     deleteAfterLoad: raw.deleteAfterLoad === undefined ? false : bool('deleteAfterLoad', raw.deleteAfterLoad),
     podmanStore: podmanStore(raw),
     tmpfsSize: raw.tmpfsSize === undefined ? '75%' : tmpfsSize(raw.tmpfsSize),
+    storeDevice: raw.storeDevice === undefined ? undefined : storeDevice(raw.storeDevice),
     accel: oneOf<Accel>('accel', raw.accel ?? env.REMASTER_ACCEL ?? 'auto', ['auto', 'kvm', 'tcg']),
     verifyTimeout: raw.verifyTimeout === undefined ? undefined : int('verifyTimeout', raw.verifyTimeout, 10, 24 * 3600),
     cacheDir: raw.cacheDir === undefined ? defaultCacheDir(env) : resolve(str('cacheDir', raw.cacheDir)),
@@ -270,6 +271,14 @@ function menuText(key: string, v: unknown, max: number, bad: RegExp): string {
   const s = str(key, v);
   if (s.length === 0 || s.length > max || bad.test(s))
     fail(key, `one line of at most ${max} characters${bad.source.includes('"') ? ' without quotes, backslashes or $' : ''}`, v);
+  return s;
+}
+
+function storeDevice(v: unknown): string {
+  const s = str('storeDevice', v);
+  if (!new RegExp(STORE_DEVICE_PATTERN).test(s)) {
+    fail('storeDevice', 'LABEL=<label>, UUID=<uuid>, PARTLABEL=<name>, PARTUUID=<uuid> or a /dev/ path (letters, digits, . _ - only)', v);
+  }
   return s;
 }
 

@@ -26,6 +26,9 @@ const listOrOne = (doc: string, values: readonly string[], dflt: string): KeySpe
   },
 });
 
+/** A filesystem the guest finds by tag or path; rendered into a shell script, so only shell-safe characters. */
+export const STORE_DEVICE_PATTERN = '^((LABEL|UUID|PARTLABEL|PARTUUID)=[A-Za-z0-9._-]{1,64}|/dev/[A-Za-z0-9._/-]{1,100})$';
+
 export const FIRMWARE_VALUES = ['none', 'bios', 'uefi', 'all'] as const;
 export const MEDIA_VALUES = ['cdrom', 'usb', 'all'] as const;
 
@@ -87,6 +90,10 @@ export const SCHEMA = {
   deleteAfterLoad: bool('delete each archive once it is loaded and verified', false),
   podmanStore: oneOf('podman: load archives at boot, or ship a ready read-only image store', ['load', 'ready'], 'load'),
   tmpfsSize: str('size of the engine store tmpfs on a live root', { default: '75%', pattern: '^(\\d{1,3}%|\\d+[kKmMgG]?)$' }),
+  storeDevice: str(
+    'live root: keep the engine store on this filesystem (LABEL=, UUID=, PARTLABEL=, PARTUUID= or /dev/...) when it is present at boot, so loaded images survive a reboot; default: a tmpfs',
+    { pattern: STORE_DEVICE_PATTERN },
+  ),
   accel: oneOf('QEMU accelerator for verification', ['auto', 'kvm', 'tcg'], 'auto'),
   verifyTimeout: { doc: 'seconds to wait for the guest report', schema: { type: 'integer', minimum: 10 } },
   registryAuthFile: str('containers auth.json for registry sources (credentials themselves only via environment)'),

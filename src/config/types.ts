@@ -33,6 +33,8 @@ export interface BuildConfig {
   /** podman only: load archives at boot, or ship a ready (read-only) image store on the medium. */
   podmanStore: 'load' | 'ready';
   tmpfsSize: string;
+  /** Live root: the filesystem that holds the engine store when present at boot (else a tmpfs). */
+  storeDevice?: string | undefined;
   accel: Accel;
   /** Seconds; undefined = the default for the accelerator. */
   verifyTimeout?: number | undefined;

@@ -54,7 +54,13 @@ export const payload: Stage = {
     after: ['engine', 'images'],
     inputs: async (ctx) => {
       const c = ctx.config;
-      return { engine: c.engine, deleteAfterLoad: c.deleteAfterLoad, tmpfsSize: c.tmpfsSize, store: c.podmanStore };
+      return {
+        engine: c.engine,
+        deleteAfterLoad: c.deleteAfterLoad,
+        tmpfsSize: c.tmpfsSize,
+        storeDevice: c.storeDevice,
+        store: c.podmanStore,
+      };
     },
     save: () => ({ facts: {}, files: [] }),
     restore: () => {},
@@ -77,6 +83,7 @@ export const payload: Stage = {
       compression: manifest.compression,
       deleteAfterLoad: ctx.config.deleteAfterLoad,
       tmpfsSize: ctx.config.tmpfsSize,
+      storeDevice: ctx.config.storeDevice,
       reportPort: 'org.remaster.report',
     });
     if (ready) files.push(...readyStoreFiles());

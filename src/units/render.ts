@@ -49,10 +49,16 @@ export interface LoaderSettings {
   deleteAfterLoad: boolean;
   /** tmpfs size for the engine store on a live root (mount -o size=...). */
   tmpfsSize: string;
+  /** Live root: filesystem (LABEL=..., /dev/...) that keeps the engine store and loader state across boots. */
+  storeDevice?: string | undefined;
   reportPort: string;
 }
 
 export const PAYLOAD_DIR = '/var/lib/remaster';
+/** The loader's own state (loaded markers, the image being loaded); on the store device when there is one. */
+export const STATE_DIR = '/var/lib/remaster/state';
+/** Where a store device is mounted; the store directories and STATE_DIR are bind mounts of folders in it. */
+export const PERSIST_DIR = '/var/lib/remaster/persist';
 const UNIT_DIR = 'usr/lib/systemd/system';
 const LIB_DIR = 'usr/lib/remaster';
 
@@ -92,6 +98,7 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
           DECOMPRESS: decompressorCommand(s.compression),
           DELETE_AFTER_LOAD: s.deleteAfterLoad ? 'yes' : 'no',
           STORE_DIR: e.probe,
+          STATE_DIR,
         },
         'load-images.sh',
       ),
@@ -108,7 +115,11 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
     {
       path: `${LIB_DIR}/storage-setup`,
       mode: 0o755,
-      content: render(readTemplate('storage-setup.sh'), { STORE_DIRS: e.stores.join(' '), TMPFS_SIZE: s.tmpfsSize }, 'storage-setup.sh'),
+      content: render(
+        readTemplate('storage-setup.sh'),
+        { STORE_DIRS: e.stores.join(' '), TMPFS_SIZE: s.tmpfsSize, STORE_DEVICE: s.storeDevice ?? '', PERSIST_DIR, STATE_DIR },
+        'storage-setup.sh',
+      ),
     },
     {
       path: `${UNIT_DIR}/remaster-storage.service`,

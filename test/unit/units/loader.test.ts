@@ -20,6 +20,7 @@ case "$1 $2" in
 	;;
 "load ")
 	data=$(cat)
+	cat "$REMASTER_STATE_DIR/loading" >>"$FAKE_STORE.inflight" 2>/dev/null
 	[ -n "$data" ] || { echo "no data" >&2; exit 1; }
 	printf '%s\\n' "$data" >>"$store"
 	echo "Loaded image: \${data%% *}"
@@ -66,12 +67,13 @@ function setup(images: Img[], opts: { corrupt?: string; missing?: string; freeBy
   writeFileSync(join(payload, 'images.tsv'), `${tsv.join('\n')}\n`);
   const store = join(dir, 'store');
   writeFileSync(store, '');
+  const state = join(dir, 'state');
   const run = () =>
     spawnSync('bash', [join(dir, 'load-images')], {
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_STORE: store, REMASTER_PAYLOAD_DIR: payload, REMASTER_STORE_DIR: dir },
+      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_STORE: store, REMASTER_PAYLOAD_DIR: payload, REMASTER_STORE_DIR: dir, REMASTER_STATE_DIR: state },
       encoding: 'utf8',
     });
-  return { dir, payload, store, run };
+  return { dir, payload, store, state, run };
 }
 
 const A = { ref: 'acme/a:1', id: 'a'.repeat(64) };
@@ -83,7 +85,33 @@ test('loader loads every archive and writes a marker per verified load', () => {
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /loaded: acme\/a:1/);
   assert.match(r.stdout, /summary: 2 images, 2 loaded, 0 already present, 0 failed/);
-  assert.ok(existsSync(join(s.payload, 'loaded', A.id)));
+  assert.ok(existsSync(join(s.state, 'loaded', A.id)));
+  // Each image was named in the state folder while it loaded, and nothing is named there afterwards.
+  assert.equal(readFileSync(`${s.store}.inflight`, 'utf8'), `${A.ref}\n${B.ref}\n`);
+  assert.ok(!existsSync(join(s.state, 'loading')));
+});
+
+test('a boot that ended during a load is reported by the next run, which loads that image again', () => {
+  const s = setup([A, B]);
+  mkdirSync(s.state, { recursive: true });
+  writeFileSync(join(s.state, 'loading'), `${B.ref}\n`);
+  // The earlier boot had loaded A before it was cut.
+  writeFileSync(s.store, `${A.ref} ${A.id}\n`);
+  const r = s.run();
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^<4>INTERRUPTED acme\/b:2: an earlier boot ended \(power cut or reset\) while loading it/m);
+  assert.match(r.stdout, /present: acme\/a:1/);
+  assert.match(r.stdout, /loaded: acme\/b:2/);
+  assert.match(r.stdout, /summary: 2 images, 1 loaded, 1 already present, 0 failed/);
+  assert.ok(!existsSync(join(s.state, 'loading')));
+});
+
+test('a failed load does not leave the image named as loading', () => {
+  const s = setup([{ ...A, body: '' }]);
+  const r = s.run();
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /FAILED acme\/a:1: docker load failed/);
+  assert.ok(!existsSync(join(s.state, 'loading')));
 });
 
 test('loader is idempotent: a second run skips images already present with the same ID', () => {
