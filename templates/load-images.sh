@@ -82,8 +82,8 @@ while IFS=$'\t' read -r -u 3 file sha id refs size; do
 		failed=$((failed + 1))
 		continue
 	fi
-	log "loading: $first from $file"
 	printf '%s\n' "$first" >"$INFLIGHT" && sync "$INFLIGHT" "$STATE"
+	log "loading: $first from $file"
 	out=$("${DECOMPRESS[@]}" <"$archive" | "$ENGINE" load 2>&1)
 	status=$?
 	# A store that outlives this boot (store device, installed system) holds the image before it counts as loaded.

@@ -20,7 +20,7 @@ import { type InspectResult, inspectIso } from '../iso/inspect.js';
 import { fetchPackages } from '../packages.js';
 import { chooseRenderer } from '../pipeline/runner.js';
 import { evidenceIndexPaths } from '../qemu/evidence.js';
-import { verifyIso } from '../verify.js';
+import { storeDiskTag, verifyIso } from '../verify.js';
 import { HELP, VERSION } from './help.js';
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -266,6 +266,8 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
       accel: { type: 'string' },
       timeout: { type: 'string' },
       'evidence-dir': { type: 'string' },
+      'store-device': { type: 'string' },
+      'power-cut': { type: 'string' },
       // The flag's earlier name, still accepted.
       'work-dir': { type: 'string' },
       json: { type: 'boolean' },
@@ -294,6 +296,13 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
   const timeout = s(values.timeout);
   if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new UsageError(`--timeout: expected seconds, got "${timeout}"`);
   const evidenceDir = resolve(s(values['evidence-dir']) ?? s(values['work-dir']) ?? join(defaultCacheDir(), 'verify'));
+  const storeDevice = s(values['store-device']);
+  if (storeDevice !== undefined && !storeDiskTag(storeDevice)) {
+    throw new UsageError(`--store-device ${storeDevice}: verify can make a disk for LABEL=<label> or UUID=<uuid> only`, {
+      hint: 'build and verify with a label, e.g. --store-device LABEL=remaster-store',
+    });
+  }
+  const powerCut = s(values['power-cut']) === undefined ? undefined : parseRef(s(values['power-cut']) ?? '', '--power-cut').full;
   await mkdir(evidenceDir, { recursive: true });
   const trace: CommandTrace | undefined = values.verbose
     ? { command: (a) => process.stderr.write(`$ ${quoteArgv(a, 4000)}\n`), line: (l) => process.stderr.write(`  ${l}\n`) }
@@ -308,6 +317,8 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
       accel: accel as 'auto',
       timeout: timeout === undefined ? undefined : Number(timeout),
       evidenceDir,
+      storeDevice,
+      powerCut,
       signal,
       onLine: (l) => process.stderr.write(`${l}\n`),
     }),

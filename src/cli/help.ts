@@ -76,11 +76,18 @@ ${EXIT}`,
   --firmware bios|uefi|all (default bios), --media cdrom|usb|all (default cdrom),
   --accel auto|kvm|tcg, --timeout <seconds>, --evidence-dir <dir> (serial logs, screenshots,
   verify.json, junit.xml), --json, -v/--verbose (the QEMU command line and its output)
+  --store-device LABEL=<l>|UUID=<u>  the ISO's --store-device: each boot gets a fresh ext4 disk
+                             with that label, and the engine store must be on it
+  --power-cut <name:tag>     with --store-device: cut the power while that image loads, boot again
+                             from the same disk; every image must be there and the loader must
+                             report the interrupted load (evidence of the cut boot in power-cut/)
 
 Boots the ISO in QEMU through its own boot loader; the guest reports what its engine holds.
 
-Example:
+Examples:
   remaster verify app.iso --engine podman --expect acme/app:1.2 --firmware all
+  remaster verify app.iso --engine docker --expect acme/db:5 --expect acme/app:1.2 \
+    --store-device LABEL=remaster-store --power-cut acme/app:1.2
 ${EXIT}`,
   packages: `remaster packages fetch --engine docker|podman --iso <base.iso> --out <folder> [--package <deb>...]
   [-q|--quiet] [-v|--verbose]

@@ -55,6 +55,7 @@ export const toolPackages: Record<string, string> = {
   chroot: 'coreutils',
   'grub-mkstandalone': 'grub-common grub-efi-amd64-bin',
   'mkfs.vfat': 'dosfstools',
+  'mkfs.ext4': 'e2fsprogs',
   mcopy: 'mtools',
   mmd: 'mtools',
   xz: 'xz-utils',

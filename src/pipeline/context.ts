@@ -30,6 +30,10 @@ export interface VerifyOutcome {
   imagesUsableSeconds?: number | undefined;
   /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */
   kernelCmdline?: string | undefined;
+  /** Filesystem under the engine store in the guest (tmpfs on a live root, ext4... on a store device). */
+  storeFs?: string | undefined;
+  /** Power cut test: the first boot was cut while this image loaded (seconds after QEMU start), then booted again. */
+  powerCut?: { image: string; atSeconds: number; reportedByLoader: boolean; evidenceDir: string } | undefined;
   diagnosis?: string | undefined;
   /** A stable name for the diagnosis (no-bootable-device, root-not-found, loader-failed, timeout, ...). */
   diagnosisKind?: string | undefined;

@@ -40,6 +40,8 @@ export interface QemuArgsOptions {
   cpus?: number;
   paths: BootPaths;
   reportPort?: string;
+  /** Raw disk images attached writable as virtio disks (after the boot medium), e.g. a store device. */
+  disks?: readonly string[];
 }
 
 /** QEMU's option syntax uses commas as separators; a literal comma in a value is written twice. */
@@ -49,7 +51,8 @@ export function qemuOptValue(value: string): string {
 
 /**
  * argv (without the binary) that boots the ISO through its own boot loader, read-only, headless but with a VGA
- * device for screenshots, serial and SeaBIOS logs to files, the guest report port, QMP, no network, no reboot.
+ * device for screenshots, serial and SeaBIOS logs to files, the guest report port, QMP, no network, no reboot;
+ * extra disks writable.
  */
 export function qemuArgs(o: QemuArgsOptions): string[] {
   const media = o.media ?? 'cdrom';
@@ -91,6 +94,9 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
       '-drive',
       `if=pflash,format=raw,unit=1,file=${qemuOptValue(o.firmware.vars)}`,
     );
+  }
+  for (const disk of o.disks ?? []) {
+    args.push('-drive', `file=${qemuOptValue(disk)},if=virtio,format=raw,cache=writeback`);
   }
   if (media === 'cdrom') {
     args.push('-drive', `file=${iso},media=cdrom,readonly=on,format=raw`, '-boot', 'order=d');

@@ -10,7 +10,7 @@ import { type Accel, QEMU_BINARY, timeoutScale } from './accel.js';
 import { type BootMedia, bootPaths, DEFAULT_REPORT_PORT, qemuArgs } from './args.js';
 import { type DiagnosisKind, diagnoseDetail, FATAL_KINDS } from './diagnose.js';
 import { type FirmwareKind, prepareFirmware } from './firmware.js';
-import { type Phase, PhaseTracker, phaseLabel } from './phases.js';
+import { type Phase, PhaseTracker, phaseLabel, stripTerminalCodes } from './phases.js';
 import { QmpClient } from './qmp.js';
 import { type GuestReport, parseGuestReport } from './report.js';
 
@@ -47,13 +47,20 @@ export interface BootOptions {
    * boot loader error, root not found, kernel panic) and no further phase follows for FATAL_SETTLE_MS. Default true.
    */
   stopOnFatal?: boolean;
+  /** Raw disk images attached writable as virtio disks (a store device). */
+  disks?: readonly string[];
+  /**
+   * Cut the power (QEMU quits at once: the guest gets no shutdown) afterMs after the serial console first shows a
+   * line matching `when`. The outcome is then 'power-cut'.
+   */
+  powerCut?: { when: RegExp; afterMs: number };
 }
 
 /**
  * 'timeout' means we stopped waiting for a report: the deadline passed, or (see stoppedEarly) the console showed a
  * failure the guest cannot recover from.
  */
-export type BootOutcome = 'reported' | 'timeout' | 'exited-without-report';
+export type BootOutcome = 'reported' | 'timeout' | 'exited-without-report' | 'power-cut';
 
 export interface BootResult {
   outcome: BootOutcome;
@@ -78,6 +85,8 @@ export interface BootResult {
   stoppedEarly?: { kind: DiagnosisKind; atMs: number };
   /** The QEMU command line that was run, for the log. */
   command: string;
+  /** When the power was cut (ms since QEMU start) and the console line that triggered it. */
+  powerCut?: { atMs: number; line: string };
 }
 
 const POLL_MS = 250;
@@ -194,6 +203,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     ...(o.memoryMiB === undefined ? {} : { memoryMiB: o.memoryMiB }),
     ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
     reportPort: o.reportPort ?? DEFAULT_REPORT_PORT,
+    ...(o.disks === undefined ? {} : { disks: o.disks }),
   });
   const command = quoteArgv([QEMU_BINARY, ...argv]);
 
@@ -246,6 +256,8 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   let fatal: { kind: DiagnosisKind; sinceMs: number; phases: number } | undefined;
   let stoppedEarly: { kind: DiagnosisKind; atMs: number } | undefined;
   let polls = 0;
+  let cutLine: { line: string; seenAtMs: number } | undefined;
+  let powerCut: { atMs: number; line: string } | undefined;
 
   const shoot = async (file: string, label: string) => {
     if (!qmp || qmp.isClosed || exit) return;
@@ -309,6 +321,20 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
       if (exit) break;
       const now = elapsed();
       heartbeat(now);
+
+      if (o.powerCut && !cutLine) {
+        const line = stripTerminalCodes(serialText)
+          .split('\n')
+          .find((l) => o.powerCut?.when.test(l));
+        if (line !== undefined) cutLine = { line: line.trim(), seenAtMs: now };
+      }
+      if (cutLine && now - cutLine.seenAtMs >= (o.powerCut?.afterMs ?? 0)) {
+        say(`cutting the power after ${secs(now)} s (${secs(now - cutLine.seenAtMs)} s after "${cutLine.line}")`);
+        await shoot(paths.finalPng, 'final.png');
+        await kill();
+        powerCut = { atMs: Math.round(now), line: cutLine.line };
+        break;
+      }
 
       if (menuShot === 'pending') {
         const decision = menuShotDecision(
@@ -379,14 +405,17 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   }
 
   const report = parseGuestReport(reportText);
-  const outcome: BootOutcome = report?.complete ? 'reported' : timedOut ? 'timeout' : 'exited-without-report';
+  const outcome: BootOutcome = powerCut ? 'power-cut' : report?.complete ? 'reported' : timedOut ? 'timeout' : 'exited-without-report';
   serialText = await readFile(paths.serialLog, 'utf8').catch(() => serialText);
   firmwareText = await readFile(paths.firmwareLog, 'utf8').catch(() => firmwareText);
-  const diagnosis = diagnoseDetail(`${firmwareText}\n${serialText}`, report, {
-    outcome,
-    lastPhase: tracker.lastPhase(),
-    timeoutMs: o.timeoutMs,
-  });
+  const diagnosis =
+    outcome === 'power-cut'
+      ? undefined
+      : diagnoseDetail(`${firmwareText}\n${serialText}`, report, {
+          outcome,
+          lastPhase: tracker.lastPhase(),
+          timeoutMs: o.timeoutMs,
+        });
   const durationMs = Math.round(exitAtMs ?? elapsed());
   say(`QEMU exited after ${secs(durationMs)} s: ${outcome}`);
   return {
@@ -406,6 +435,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     ...(diagnosis === undefined ? {} : { diagnosis: diagnosis.message, diagnosisKind: diagnosis.kind }),
     ...(stoppedEarly === undefined ? {} : { stoppedEarly }),
     command,
+    ...(powerCut === undefined ? {} : { powerCut }),
   };
 }
 

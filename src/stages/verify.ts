@@ -25,6 +25,7 @@ export const verify: Stage = {
       accel: ctx.config.accel,
       timeout: ctx.config.verifyTimeout,
       evidenceDir,
+      storeDevice: ctx.config.storeDevice,
       signal: ctx.signal,
       onLine: (l) => {
         task.output = l;

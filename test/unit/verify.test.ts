@@ -4,7 +4,7 @@ import { rawFromFlags } from '../../src/cli/commands.js';
 import { parseMedia, toBuildConfig } from '../../src/config/load.js';
 import type { RemasterError } from '../../src/errors.js';
 import type { VerifyOutcome } from '../../src/pipeline/context.js';
-import { failureSummary } from '../../src/verify.js';
+import { failureSummary, interruptedReported, loadingLine, storeDiskTag } from '../../src/verify.js';
 
 test('parseMedia: cdrom, usb, all, lists; rejects the rest naming the key', () => {
   assert.deepEqual(parseMedia('verifyMedia', 'cdrom'), ['cdrom']);
@@ -69,4 +69,34 @@ test('failureSummary: one clause per failed run, first line of its diagnosis', (
     'bios/usb: the loader failed: "FAILED a: archive x is missing"; uefi/cdrom: the firmware found nothing bootable',
   );
   assert.equal(failureSummary([outcome('bios', 'cdrom')]), '');
+});
+
+test('store device tags verify can make a disk for: LABEL= and UUID= only', () => {
+  assert.deepEqual(storeDiskTag('LABEL=remaster-store'), { label: 'remaster-store' });
+  assert.deepEqual(storeDiskTag('UUID=0f9e6c1e-3b8a-4d2c-9a51-7e3f2b1c4d5e'), { uuid: '0f9e6c1e-3b8a-4d2c-9a51-7e3f2b1c4d5e' });
+  assert.equal(storeDiskTag('PARTLABEL=store'), undefined);
+  assert.equal(storeDiskTag('/dev/sdb1'), undefined);
+});
+
+test('power cut: the loader line that triggers it and the journal line that proves it was noticed', () => {
+  const re = loadingLine('fault/b:1');
+  assert.match('loading: fault/b:1 from fault_b_1-1234abcd.tar.zst', re);
+  assert.match('[  OK  ] loading: localhost/fault/b:1 from x.tar.zst', re);
+  assert.doesNotMatch('loading: fault/b:10 from x', re);
+  assert.doesNotMatch('loaded: fault/b:1 (abc)', re);
+  assert.match('loading: nginx:1 from x', loadingLine('docker.io/library/nginx:1'));
+  const journal = ['<4>INTERRUPTED fault/b:1: an earlier boot ended (power cut or reset) while loading it', 'loaded: fault/b:1 (abc)'];
+  assert.ok(interruptedReported(journal, 'fault/b:1'));
+  assert.ok(!interruptedReported(journal, 'fault/a:1'));
+  assert.ok(!interruptedReported(['loaded: fault/b:1 (abc)'], 'fault/b:1'));
+});
+
+test('config: storeDevice takes tags and /dev paths, refuses anything a shell would read differently', () => {
+  assert.equal(toBuildConfig({ ...base, storeDevice: 'LABEL=remaster-store' }, {}).storeDevice, 'LABEL=remaster-store');
+  assert.equal(toBuildConfig({ ...base, storeDevice: '/dev/disk/by-id/nvme-1' }, {}).storeDevice, '/dev/disk/by-id/nvme-1');
+  assert.equal(toBuildConfig(base, {}).storeDevice, undefined);
+  for (const bad of ['LABEL=a b', 'LABEL=$(reboot)', 'sdb1', 'LABEL=', "UUID=x'y"]) {
+    assert.throws(() => toBuildConfig({ ...base, storeDevice: bad }, {}), /storeDevice/, bad);
+  }
+  assert.equal(rawFromFlags({ 'store-device': 'LABEL=s' }).storeDevice, 'LABEL=s');
 });

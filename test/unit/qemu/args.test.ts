@@ -157,3 +157,12 @@ test('qemuArgs never writes to the ISO and escapes commas in paths', () => {
   assert.ok(argv.includes('file=/a,,b/c.iso,media=cdrom,readonly=on,format=raw'));
   for (const a of argv.filter((x) => x.includes('c.iso'))) assert.match(a, /readonly=on/);
 });
+
+test('qemuArgs: store disks are writable virtio disks, before the boot medium, commas escaped', () => {
+  const args = qemuArgs({ iso: '/isos/a.iso', firmware: { kind: 'bios' }, accel: 'tcg', paths, disks: ['/w/store,1.img'] });
+  const at = args.indexOf('file=/w/store,,1.img,if=virtio,format=raw,cache=writeback');
+  assert.ok(at > 0, args.join(' '));
+  assert.equal(args[at - 1], '-drive');
+  assert.ok(at < args.indexOf('file=/isos/a.iso,media=cdrom,readonly=on,format=raw'));
+  assert.deepEqual(args.slice(-2), ['-boot', 'order=d'], 'the CD stays the boot device');
+});

@@ -70,7 +70,13 @@ function setup(images: Img[], opts: { corrupt?: string; missing?: string; freeBy
   const state = join(dir, 'state');
   const run = () =>
     spawnSync('bash', [join(dir, 'load-images')], {
-      env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_STORE: store, REMASTER_PAYLOAD_DIR: payload, REMASTER_STORE_DIR: dir, REMASTER_STATE_DIR: state },
+      env: {
+        PATH: `${bin}:/usr/bin:/bin`,
+        FAKE_STORE: store,
+        REMASTER_PAYLOAD_DIR: payload,
+        REMASTER_STORE_DIR: dir,
+        REMASTER_STATE_DIR: state,
+      },
       encoding: 'utf8',
     });
   return { dir, payload, store, state, run };

@@ -23,7 +23,8 @@ function runSetup(engine: Engine, storeDevice: string | undefined, world: World)
   const mounted = join(dir, 'mounted');
   writeFileSync(log, '');
   writeFileSync(mounted, '');
-  const fake = (name: string, body: string) => writeFileSync(join(dir, name), `#!/bin/bash\necho "${name} $*" >>"${log}"\n${body}\n`, { mode: 0o755 });
+  const fake = (name: string, body: string) =>
+    writeFileSync(join(dir, name), `#!/bin/bash\necho "${name} $*" >>"${log}"\n${body}\n`, { mode: 0o755 });
   fake('findmnt', `if [ "$4" = / ]; then echo ${world.rootFs}; else echo ${world.deviceFs ?? 'ext4'}; fi`);
   fake('findfs', world.device ? `echo ${world.device}` : 'exit 1');
   fake('mountpoint', `grep -qxF -- "\${@: -1}" "${mounted}"`);
@@ -88,7 +89,10 @@ test('store device that cannot hold a store (vfat) or cannot be mounted: an erro
     'mount -t tmpfs -o mode=0711,size=50% remaster-store /var/lib/containers/storage',
   ]);
   const broken = runSetup('podman', 'LABEL=blank', { rootFs: 'overlay', device: '/dev/vdb', mountFails: true });
-  assert.match(broken.r.stdout, /^<3>store device LABEL=blank \(\/dev\/vdb\) could not be mounted: wrong fs type; falling back to a tmpfs/m);
+  assert.match(
+    broken.r.stdout,
+    /^<3>store device LABEL=blank \(\/dev\/vdb\) could not be mounted: wrong fs type; falling back to a tmpfs/m,
+  );
   assert.deepEqual(broken.calls, [
     'mount -o noatime /dev/vdb /var/lib/remaster/persist',
     'mount -t tmpfs -o mode=0711,size=50% remaster-store /var/lib/containers/storage',
