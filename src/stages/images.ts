@@ -1,18 +1,47 @@
 // Images: normalise every source to a compressed docker-archive in the payload, with the manifest.
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { addImageCached } from '../images/cache.js';
 import { manifestJson, manifestTsv, type PayloadImage, type PayloadManifest } from '../images/manifest.js';
 import { describeSpec, type ImageSpec } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
+import { type RegistryAuth, registryHost, skopeoDigest, withAuthFile } from '../images/skopeo.js';
 import { need, type Stage } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { unitName } from '../units/run-units.js';
 
-/** What identifies an image source for resuming: the spec, and the file or folder it reads (registries by name). */
-async function sourceIdentity(spec: ImageSpec): Promise<unknown> {
+/**
+ * What identifies an image source for resuming: the spec, and the file or folder it reads; for a registry or a
+ * daemon, the digest it serves now (a tag that moved since the last run is pulled again; a digest that cannot be
+ * read now never matches, so the stage runs and reports why).
+ */
+export async function sourceIdentity(
+  spec: ImageSpec,
+  o: { auth?: RegistryAuth | undefined; architecture: string; signal?: AbortSignal | undefined },
+): Promise<unknown> {
   if (spec.kind !== 'skopeo') return { spec, file: await fileIdentity(spec.path) };
+  if (spec.transport === 'docker' || spec.transport === 'docker-daemon') {
+    if (/@sha256:[0-9a-f]{64}$/.test(spec.source)) return { spec };
+    const daemon = spec.transport === 'docker-daemon';
+    const digest = await withAuthFile(daemon ? {} : (o.auth ?? {}), daemon ? '' : registryHost(spec.source), (authFile) =>
+      skopeoDigest(
+        spec.source,
+        {
+          authFile,
+          tlsVerify: spec.tlsVerify,
+          arch: o.architecture,
+          daemonHost: daemon ? process.env.DOCKER_HOST || undefined : undefined,
+        },
+        { signal: o.signal },
+      ),
+    ).catch((e: unknown) => {
+      if (e instanceof InterruptedError) throw e;
+      return undefined;
+    });
+    return { spec, digest: digest ?? `unresolved ${randomUUID()}` };
+  }
   const local = /^(oci-archive|oci):(.*?)(:[^:/]*)?$/.exec(spec.source);
   if (!local?.[2]) return { spec };
   // An OCI layout changes by its index; an OCI archive is one file.
@@ -26,7 +55,11 @@ export const images: Stage = {
     key: 'images',
     after: [],
     inputs: async (ctx) => ({
-      sources: await Promise.all(ctx.config.images.map(sourceIdentity)),
+      sources: await Promise.all(
+        ctx.config.images.map((spec) =>
+          sourceIdentity(spec, { auth: ctx.config.registryAuth, architecture: ctx.facts.architecture ?? 'amd64', signal: ctx.signal }),
+        ),
+      ),
       compression: ctx.config.compression,
       architecture: ctx.facts.architecture,
       sourceDateEpoch: ctx.config.sourceDateEpoch,
