@@ -57,57 +57,56 @@ test(
   },
 );
 
-test(
-  'power cut in the middle of a load: the next boot keeps what was loaded, reports the cut, and loads the rest',
-  { timeout: 30 * 60 * 1000 },
-  async () => {
-    const base = await fixtureIso();
-    const dir = mkdtempSync(join(tmpdir(), 'remaster-powercut-'));
-    const images: string[] = [];
-    for (const name of ['a', 'b', 'c']) {
-      const rootfs = join(dir, `${name}.tar`);
-      // b carries 64 MiB that do not compress: its load lasts seconds even on a fast machine, so the cut lands in it.
-      await writeBusyboxRootfs(rootfs, { index: `image ${name}\n`, ...(name === 'b' ? { filler: 64 * 1024 * 1024 } : {}) });
-      images.push(`rootfs:${rootfs}=fault/${name}:1`);
-    }
-    const iso = join(dir, 'store.iso');
-    const config = join(dir, 'store.json');
-    writeFileSync(
-      config,
-      JSON.stringify({ iso: base, out: iso, engine: 'podman', images, verify: 'none', storeDevice: 'LABEL=remaster-store' }),
-    );
-    const b = cli(['build', '-c', config]);
-    assert.equal(b.status, 0, b.stderr.slice(-3000));
+for (const engine of ['podman', 'docker'] as const) {
+  test(
+    `${engine}: power cut in the middle of a load: the next boot keeps what was loaded, reports the cut, and loads the rest`,
+    { timeout: 30 * 60 * 1000 },
+    async () => {
+      const base = await fixtureIso();
+      const dir = mkdtempSync(join(tmpdir(), 'remaster-powercut-'));
+      const images: string[] = [];
+      for (const name of ['a', 'b', 'c']) {
+        const rootfs = join(dir, `${name}.tar`);
+        // b carries 64 MiB that do not compress: its load lasts seconds even on a fast machine, so the cut lands in it.
+        await writeBusyboxRootfs(rootfs, { index: `image ${name}\n`, ...(name === 'b' ? { filler: 64 * 1024 * 1024 } : {}) });
+        images.push(`rootfs:${rootfs}=fault/${name}:1`);
+      }
+      const iso = join(dir, 'store.iso');
+      const config = join(dir, 'store.json');
+      writeFileSync(config, JSON.stringify({ iso: base, out: iso, engine, images, verify: 'none', storeDevice: 'LABEL=remaster-store' }));
+      const b = cli(['build', '-c', config]);
+      assert.equal(b.status, 0, b.stderr.slice(-3000));
 
-    const evidence = join(dir, 'evidence');
-    const expect = ['a', 'b', 'c'].flatMap((n) => ['--expect', `fault/${n}:1`]);
-    const args = ['verify', iso, '--engine', 'podman', ...expect, '--store-device', 'LABEL=remaster-store'];
-    const r = cli([...args, '--power-cut', 'fault/b:1', '--json', '--evidence-dir', evidence]);
-    assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-3000));
-    const j = JSON.parse(r.stdout) as {
-      outcomes: { ok: boolean; storeFs?: string; powerCut?: { image: string; reportedByLoader: boolean; evidenceDir: string } }[];
-    };
-    const o = j.outcomes[0];
-    assert.ok(o?.ok);
-    assert.equal(o.storeFs, 'ext4', 'the store is on the disk, not a tmpfs');
-    assert.equal(o.powerCut?.image, 'fault/b:1');
-    assert.equal(o.powerCut.reportedByLoader, true);
+      const evidence = join(dir, 'evidence');
+      const expect = ['a', 'b', 'c'].flatMap((n) => ['--expect', `fault/${n}:1`]);
+      const args = ['verify', iso, '--engine', engine, ...expect, '--store-device', 'LABEL=remaster-store'];
+      const r = cli([...args, '--power-cut', 'fault/b:1', '--json', '--evidence-dir', evidence]);
+      assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-3000));
+      const j = JSON.parse(r.stdout) as {
+        outcomes: { ok: boolean; storeFs?: string; powerCut?: { image: string; reportedByLoader: boolean; evidenceDir: string } }[];
+      };
+      const o = j.outcomes[0];
+      assert.ok(o?.ok);
+      assert.equal(o.storeFs, 'ext4', 'the store is on the disk, not a tmpfs');
+      assert.equal(o.powerCut?.image, 'fault/b:1');
+      assert.equal(o.powerCut.reportedByLoader, true);
 
-    // The cut boot: a was loaded, b had started, and the power went before b finished.
-    const cutSerial = readFileSync(join(o.powerCut.evidenceDir, 'serial.log'), 'utf8');
-    assert.match(cutSerial, /loaded: fault\/a:1/);
-    assert.match(cutSerial, /loading: fault\/b:1 from /);
-    assert.doesNotMatch(cutSerial, /loaded: fault\/b:1/);
-    assert.doesNotMatch(cutSerial, /remaster-report 1/, 'the cut boot never reported');
+      // The cut boot: a was loaded, b had started, and the power went before b finished.
+      const cutSerial = readFileSync(join(o.powerCut.evidenceDir, 'serial.log'), 'utf8');
+      assert.match(cutSerial, /loaded: fault\/a:1/);
+      assert.match(cutSerial, /loading: fault\/b:1 from /);
+      assert.doesNotMatch(cutSerial, /loaded: fault\/b:1/);
+      assert.doesNotMatch(cutSerial, /remaster-report 1/, 'the cut boot never reported');
 
-    // The next boot, same disk: a is still there, the cut load is in the journal, b and c load.
-    const report = readFileSync(join(evidence, 'bios-cdrom', 'report.txt'), 'utf8');
-    assert.match(report, /^store-fs ext4$/m);
-    assert.match(report, /^journal INTERRUPTED fault\/b:1: an earlier boot ended \(power cut or reset\) while loading it/m);
-    assert.match(report, /^journal present: fault\/a:1/m);
-    assert.match(report, /^journal loaded: fault\/b:1/m);
-    assert.match(report, /^journal loaded: fault\/c:1/m);
-    assert.match(report, /^journal summary: 3 images, 2 loaded, 1 already present, 0 failed$/m);
-    assert.ok(!existsSync(join(evidence, 'bios-cdrom', 'store-disk.img')), 'the store disk is not left behind');
-  },
-);
+      // The next boot, same disk: a is still there, the cut load is in the journal, b and c load.
+      const report = readFileSync(join(evidence, 'bios-cdrom', 'report.txt'), 'utf8');
+      assert.match(report, /^store-fs ext4$/m);
+      assert.match(report, /^journal INTERRUPTED fault\/b:1: an earlier boot ended \(power cut or reset\) while loading it/m);
+      assert.match(report, /^journal present: fault\/a:1/m);
+      assert.match(report, /^journal loaded: fault\/b:1/m);
+      assert.match(report, /^journal loaded: fault\/c:1/m);
+      assert.match(report, /^journal summary: 3 images, 2 loaded, 1 already present, 0 failed$/m);
+      assert.ok(!existsSync(join(evidence, 'bios-cdrom', 'store-disk.img')), 'the store disk is not left behind');
+    },
+  );
+}

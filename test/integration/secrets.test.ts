@@ -5,7 +5,7 @@
 // that folder must not hold them either. The next run resumes it (the registry image is not pulled again).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -93,8 +93,9 @@ test(
     assert.deepEqual(holders(work), [], 'work folder of the failed build');
     assert.deepEqual(mountsBelow(dir), []);
 
-    // 2. The same build, fixed: the pulled image is reused; the work is kept for the grep.
-    const r = cli([...args, '--log-file', log, '--json', '--keep-work'], ENV);
+    // 2. The same build, fixed and verified by a boot: the pulled image is reused; the work is kept for the grep.
+    const evidence = join(dir, 'evidence');
+    const r = cli([...args, '--log-file', log, '--json', '--keep-work', '--verify', 'bios', '--evidence-dir', evidence], ENV);
     assert.equal(r.status, 0, r.stderr.slice(-3000));
     const report = JSON.parse(r.stdout) as { ok: boolean; stages: { stage: string; skipped?: string }[] };
     assert.equal(report.ok, true);
@@ -104,6 +105,10 @@ test(
     assert.deepEqual(holders(outDir), [], 'output folder (ISO, SHA256SUMS)');
     assert.deepEqual(holders(work), [], 'work folder');
     assert.equal(fileHolds(log), false, 'log file');
+    // Verification evidence: the guest's console log, its report, screenshots, verify.json, junit.xml.
+    assert.match(readFileSync(join(evidence, 'bios-cdrom', 'report.txt'), 'utf8'), /^image \S*team\/busybox:2 /m);
+    assert.ok(statSync(join(evidence, 'bios-cdrom', 'serial.log')).size > 10_000);
+    assert.deepEqual(holders(evidence), [], 'verification evidence');
     assert.ok(
       !NEEDLES.some((n) => r.stdout.includes(n) || r.stderr.includes(n) || failed.stdout.includes(n) || failed.stderr.includes(n)),
       'report and messages',
