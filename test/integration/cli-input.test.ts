@@ -100,3 +100,33 @@ test('usage errors: unknown flag, bad engine, output equal to input, missing ima
   );
   refused(cli(['frobnicate']), /unknown command "frobnicate"/);
 });
+
+test('verify: a power cut needs a store disk verify can make, and an expected image to cut', async () => {
+  const iso = await fixtureIso();
+  if (!existsSync(rootfs)) await writeBusyboxRootfs(rootfs);
+  const verify = (...more: string[]) =>
+    cli(['verify', iso, '--engine', 'podman', '--expect', 'a/b:1', '--evidence-dir', join(dir, 'ev'), ...more]);
+  refused(verify('--power-cut', 'a/b:1'), /a power cut test needs a store device verify can make/);
+  refused(
+    verify('--store-device', 'PARTLABEL=store', '--power-cut', 'a/b:1'),
+    /verify can make a disk for LABEL=<label> or UUID=<uuid> only/,
+  );
+  refused(verify('--store-device', 'LABEL=store', '--power-cut', 'other/x:2'), /--power-cut other\/x:2 is not one of the expected images/);
+  refused(verify('--store-device', 'LABEL=store', '--power-cut', 'Bad Name'), /--power-cut "Bad Name" is not a valid image name/);
+  refused(
+    cli([
+      'build',
+      '--iso',
+      iso,
+      '--out',
+      join(dir, 'o.iso'),
+      '--engine',
+      'podman',
+      '--image',
+      `rootfs:${rootfs}=a/b:1`,
+      '--store-device',
+      'LABEL=$(reboot)',
+    ]),
+    /^remaster: error: storeDevice: expected LABEL=<label>/,
+  );
+});
