@@ -69,6 +69,8 @@ export interface CacheFacts {
   images: { ref: string; cached: boolean | undefined }[];
   /** .deb files the engine install fetched into the shared package cache, and how many it held before. */
   debs?: { downloaded: number; alreadyCached: number } | undefined;
+  /** Layer mode: the engine install's cache key, and whether it came from the cache (else it was stored). */
+  engine?: { key: string; reused: boolean } | undefined;
 }
 
 export interface BuildContext {

@@ -57,18 +57,51 @@ export type PackageProgress = (line: string) => void;
 export const APT_ARCHIVES = '/var/cache/apt/archives';
 export const APT_LISTS = '/var/lib/apt/lists';
 
-/** keepArchives: the archive folder is a shared cache bound in: leave the downloaded .debs for the next build. */
+const APT_HINT =
+  "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*); the packages must exist for the base release";
+
+/** The `Inst <name> [<old>] (<version> <release> [<arch>])` lines of apt-get -s: name=version, sorted. */
+export function parseAptSimulation(stdout: string): string[] {
+  const out: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^Inst (\S+) (?:\[[^\]]*\] )?\((\S+)/.exec(line);
+    if (m) out.push(`${m[1]}=${m[2]}`);
+  }
+  return out.sort();
+}
+
+/**
+ * Update the package lists and ask apt, without changing anything, which packages and versions installing pkgs
+ * would bring: the exact input of an install (a new version on the mirror gives a new answer).
+ */
+export async function aptResolve(
+  s: ChrootSession,
+  pkgs: readonly string[],
+  io: RunOptions,
+  onProgress?: PackageProgress,
+): Promise<string[]> {
+  onProgress?.('apt: update the package lists');
+  await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint: APT_HINT });
+  const { stdout } = await s.run(['apt-get', 'install', '-s', '-q', '--no-install-recommends', ...pkgs], { ...io, hint: APT_HINT });
+  return parseAptSimulation(stdout);
+}
+
+/**
+ * keepArchives: the archive folder is a shared cache bound in: leave the downloaded .debs for the next build.
+ * updated: the package lists were just updated (aptResolve).
+ */
 export async function aptInstall(
   s: ChrootSession,
   pkgs: readonly string[],
   io: RunOptions,
   onProgress?: PackageProgress,
-  o: { keepArchives?: boolean } = {},
+  o: { keepArchives?: boolean; updated?: boolean } = {},
 ): Promise<string[]> {
-  const hint =
-    "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*); the packages must exist for the base release";
-  onProgress?.('apt: update the package lists');
-  await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
+  const hint = APT_HINT;
+  if (!o.updated) {
+    onProgress?.('apt: update the package lists');
+    await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
+  }
   await s.run(aptInstallArgs(pkgs, onProgress ? STATUS_FD : undefined), {
     ...io,
     hint,

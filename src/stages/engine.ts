@@ -8,12 +8,14 @@ import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { withChroot } from '../rootfs/chroot.js';
+import { cachedEngine, type EngineEntry, engineCacheKey, restoreEngine, storeEngine } from '../rootfs/engine-cache.js';
 import { stripOverlayXattrs } from '../rootfs/xattrs.js';
 import {
   APT_ARCHIVES,
   APT_LISTS,
   aptInstall,
   aptInstallOffline,
+  aptResolve,
   BUILD_LEFTOVERS,
   engineBinaries,
   OFFLINE_DEBS,
@@ -21,7 +23,7 @@ import {
 } from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
-import { mountRoot, resetLayer } from './rootfs.js';
+import { baseIdentity, mountRoot, resetLayer } from './rootfs.js';
 
 /** The offline package folder's identity for resuming: each .deb's name, size and time. */
 async function debIdentities(dir: string): Promise<unknown> {
@@ -74,24 +76,46 @@ export const engine: Stage = {
       task.output = line;
     };
     const offline = c.packagesDir;
+    const io = { signal: ctx.signal };
+    // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).
+    const identity =
+      mode === 'layer'
+        ? {
+            base: await baseIdentity(ctx),
+            arch: ctx.facts.architecture,
+            engine: c.engine,
+            pkgs,
+            store: c.podmanStore,
+            sde: c.sourceDateEpoch,
+          }
+        : undefined;
+    let key: string | undefined;
+    let cached: EngineEntry | undefined;
     if (offline) {
       const debs = (await readdir(offline)).filter((f) => f.endsWith('.deb')).sort();
       if (debs.length === 0)
         throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
       task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
-      ctx.facts.installedPackages = await withChroot(
-        root,
-        { signal: ctx.signal },
-        (s) => aptInstallOffline(s, debs, pkgs, { signal: ctx.signal }, onProgress),
-        { bind: [{ source: offline, target: OFFLINE_DEBS }] },
-      );
+      key = identity && engineCacheKey({ ...identity, debs: await debIdentities(offline) });
+      cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
+      if (!cached) {
+        ctx.facts.installedPackages = await withChroot(root, io, (s) => aptInstallOffline(s, debs, pkgs, io, onProgress), {
+          bind: [{ source: offline, target: OFFLINE_DEBS }],
+        });
+      }
     } else {
       const cache = await aptCacheDirs(c.cacheDir, root, ctx.facts.architecture ?? 'amd64');
       const before = await debsIn(cache.archives);
-      ctx.facts.installedPackages = await withChroot(
+      const installed = await withChroot(
         root,
-        { signal: ctx.signal },
-        (s) => aptInstall(s, pkgs, { signal: ctx.signal }, onProgress, { keepArchives: true }),
+        io,
+        async (s) => {
+          const resolved = await aptResolve(s, pkgs, io, onProgress);
+          key = identity && engineCacheKey({ ...identity, resolved });
+          cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
+          if (cached) return undefined;
+          return aptInstall(s, pkgs, io, onProgress, { keepArchives: true, updated: true });
+        },
         {
           bind: [
             { source: cache.archives, target: APT_ARCHIVES, writable: true },
@@ -99,11 +123,24 @@ export const engine: Stage = {
           ],
         },
       );
+      if (installed) ctx.facts.installedPackages = installed;
       const after = await debsIn(cache.archives);
       const downloaded = [...after].filter((d) => !before.has(d)).length;
       ctx.facts.cache.debs = { downloaded, alreadyCached: before.size };
       task.output = `package cache ${cache.archives}: ${downloaded} .deb downloaded, ${before.size} were cached`;
     }
+    if (key && cached) {
+      // The layer so far holds only what apt's list update touched: replace it with the cached install.
+      await ctx.mounts.unwind();
+      await resetLayer(ctx, 'layer');
+      await writeFile(ctx.ws.layerTouched, 'engine\n');
+      await restoreEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), ctx.signal);
+      ctx.facts.installedPackages = cached.installedPackages;
+      ctx.facts.cache.engine = { key, reused: true };
+      task.output = `engine install reused from the cache (${key.slice(0, 12)}, ${cached.tree.files} files): ${cached.installedPackages.join(' ')}`;
+      return;
+    }
+    const installedPackages = need(ctx.facts.installedPackages, 'installed packages');
     // Roots without merged /usr keep some of these in /sbin or /bin.
     const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))));
     if (missing.length > 0) {
@@ -117,7 +154,12 @@ export const engine: Stage = {
     await ctx.mounts.unwind();
     await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
     if (ctx.facts.mode === 'layer') await stripOverlayXattrs(need(ctx.facts.layerRoot, 'layer root'), { signal: ctx.signal });
-    task.output = ctx.facts.installedPackages.join(' ');
+    if (key) {
+      task.output = 'storing the engine install in the cache';
+      await storeEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), installedPackages, ctx.signal);
+      ctx.facts.cache.engine = { key, reused: false };
+    }
+    task.output = installedPackages.join(' ');
   },
 };
 

@@ -1,5 +1,6 @@
-// A second build with another output reuses the first one's compressed image archive and downloaded .debs
-// (shared caches under --cache-dir), and neither cache ends up in the new layer.
+// A second build with another output reuses the first one's compressed image archive, downloaded .debs and
+// engine install (shared caches under --cache-dir), no cache ends up in the new layer, and with
+// SOURCE_DATE_EPOCH the build that reused everything gives the same ISO, byte for byte, as the one that did not.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,28 +21,31 @@ test('variant builds share the image archive and package caches', { timeout: 30 
   const logs: string[] = [];
   for (const n of [1, 2]) {
     const log = join(dir, `build${n}.log`);
-    const r = cli([
-      'build',
-      '--iso',
-      base,
-      '--out',
-      join(dir, `variant${n}.iso`),
-      '--engine',
-      'docker',
-      '--image',
-      `rootfs:${rootfs}=demo/busybox:1.0`,
-      '--verify',
-      'none',
-      '--cache-dir',
-      cacheDir,
-      '--work-dir',
-      join(dir, `work${n}`),
-      '--keep-work',
-      '--json',
-      '-q',
-      '--log-file',
-      log,
-    ]);
+    const r = cli(
+      [
+        'build',
+        '--iso',
+        base,
+        '--out',
+        join(dir, `variant${n}.iso`),
+        '--engine',
+        'docker',
+        '--image',
+        `rootfs:${rootfs}=demo/busybox:1.0`,
+        '--verify',
+        'none',
+        '--cache-dir',
+        cacheDir,
+        '--work-dir',
+        join(dir, `work${n}`),
+        '--keep-work',
+        '--json',
+        '-q',
+        '--log-file',
+        log,
+      ],
+      { SOURCE_DATE_EPOCH: '1700000000' },
+    );
     assert.equal(r.status, 0, r.stderr.slice(-3000));
     reports.push(JSON.parse(r.stdout) as BuildReport);
     logs.push(readFileSync(log, 'utf8'));
@@ -57,6 +61,14 @@ test('variant builds share the image archive and package caches', { timeout: 30 
   assert.ok((second.cache?.debs?.alreadyCached ?? 0) >= (first.cache?.debs?.downloaded ?? 0));
   assert.match(logs[1] ?? '', /demo\/busybox:1\.0: .*\(zstd, cached\)/);
   assert.match(logs[1] ?? '', /0 \.deb downloaded/);
+  // The engine install: stored by the first build (apt and dpkg ran), copied by the second (they did not).
+  assert.equal(first.cache?.engine?.reused, false);
+  assert.deepEqual(second.cache?.engine, { key: first.cache?.engine?.key, reused: true });
+  assert.match(logs[1] ?? '', /engine install reused from the cache/);
+  assert.doesNotMatch(logs[1] ?? '', /dpkg: |apt: install/);
+  assert.equal(readdirSync(join(cacheDir, 'engine')).filter((e) => !e.startsWith('.')).length, 1);
+  assert.deepEqual(second.packages, first.packages);
+  assert.equal(second.output?.sha256, first.output?.sha256, 'a cached install gives the same ISO as a fresh one');
   // The same archive, byte for byte, in both payloads.
   assert.equal(second.images?.images[0]?.sha256, first.images?.images[0]?.sha256);
   assert.equal(readdirSync(join(cacheDir, 'images')).filter((e) => !e.startsWith('.')).length, 1);
