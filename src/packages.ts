@@ -77,6 +77,7 @@ export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPacka
     accel: 'auto',
     cacheDir: o.cacheDir,
     keepWork: false,
+    engineCache: true,
     boot: { kernelArgs: [], serialConsole: false },
     resume: false,
     registryAuth: {},

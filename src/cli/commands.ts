@@ -118,6 +118,7 @@ const buildOptions = {
   'menu-timeout': { type: 'string' },
   'disk-info': { type: 'string' },
   'no-resume': { type: 'boolean' },
+  'no-engine-cache': { type: 'boolean' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
@@ -161,6 +162,7 @@ export function rawFromFlags(values: Values, defaults: RawConfig = userDefaults(
   set('menuTimeout', s(values['menu-timeout']));
   set('diskInfo', s(values['disk-info']));
   if (values['no-resume']) raw.resume = false;
+  if (values['no-engine-cache']) raw.engineCache = false;
   return raw;
 }
 

@@ -50,6 +50,8 @@ Options:
                              templates/grub-serial.cfg)
   --menu-title <text>, --menu-timeout <seconds>   isolinux title / first GRUB entry name; both menus' wait
   --disk-info <text>         new .disk/info (the medium name installers show)
+  --no-engine-cache          install the engine with apt/dpkg even when an earlier build on the same
+                             base cached that exact install (<cache>/engine)
   --no-resume                redo every stage (default: a rerun after an interrupted or failed
                              build skips the stages whose inputs did not change)
   --json                     print the build report as JSON on stdout

@@ -240,6 +240,7 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
     },
     diskInfo: raw.diskInfo === undefined ? undefined : menuText('diskInfo', raw.diskInfo, 200, /[\n\r]/),
     resume: raw.resume === undefined ? true : bool('resume', raw.resume),
+    engineCache: raw.engineCache === undefined ? true : bool('engineCache', raw.engineCache),
     sourceDateEpoch: sde === undefined || sde === '' ? undefined : int('SOURCE_DATE_EPOCH', sde, 0, 2 ** 40),
     registryAuth: registryAuth(raw, env),
   };

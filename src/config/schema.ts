@@ -100,6 +100,7 @@ export const SCHEMA = {
   cacheDir: str('cache directory (default $REMASTER_CACHE_DIR or ~/.cache/remaster)'),
   workDir: str('work directory (default <cacheDir>/work/<hash of out>)'),
   keepWork: bool('keep the work directory after a successful build', false),
+  engineCache: bool('layer mode: reuse the engine install of an earlier build on the same base with the same resolved packages', true),
   kernelArgs: strings('extra kernel arguments for every boot menu entry that starts the live system'),
   serialConsole: bool('boot menus and kernel on the serial console too (ttyS0, 115200 baud)', false),
   menuTitle: str('boot menu title (isolinux) and name of the first GRUB entry', { pattern: '^[^"\\\\$\\n]{1,60}$' }),

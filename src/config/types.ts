@@ -42,6 +42,8 @@ export interface BuildConfig {
   /** Defaults to <cacheDir>/work/<hash of the output path>. */
   workDir?: string | undefined;
   keepWork: boolean;
+  /** Layer mode: reuse a cached engine install (same base content, same resolved packages). */
+  engineCache: boolean;
   /** Boot menu edits; all empty/undefined = the menus are kept byte for byte. */
   boot: { kernelArgs: string[]; serialConsole: boolean; menuTitle?: string | undefined; menuTimeout?: number | undefined };
   /** New .disk/info text; undefined keeps the base's. */

@@ -2,13 +2,17 @@
 // one base with one exactly resolved package set, so builds on the same base (customer variants, reruns with
 // other images) copy them instead of running apt and dpkg again.
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
 import { canonicalJson } from '../pipeline/resume.js';
 
 /** Bumped whenever what the engine stage leaves in the layer changes shape. */
 const ENGINE_CACHE_VERSION = 1;
+/** Installs kept (the most recently used): each is a few hundred MiB, and bases in use at once are few. */
+export const ENGINE_CACHE_KEEP = 4;
+/** A temporary folder this old was left by a killed build (a store takes seconds). */
+const STALE_TMP_MS = 24 * 3600 * 1000;
 
 /** Files and bytes of a tree (symlinks and device nodes count as files of their own size). */
 export interface TreeSummary {
@@ -71,7 +75,37 @@ export async function cachedEngine(cacheDir: string, key: string): Promise<Engin
     await rm(dir, { recursive: true, force: true });
     return undefined;
   }
+  // Last use, for pruning.
+  const t = new Date();
+  await utimes(join(dir, 'entry.json'), t, t).catch(() => {});
   return entry;
+}
+
+/** Keep the ENGINE_CACHE_KEEP most recently used installs; drop temporary folders killed builds left. */
+export async function pruneEngineCache(cacheDir: string, keep = ENGINE_CACHE_KEEP): Promise<string[]> {
+  const root = join(cacheDir, 'engine');
+  const names = await readdir(root).catch(() => [] as string[]);
+  const entries: { name: string; used: number }[] = [];
+  const removed: string[] = [];
+  for (const name of names) {
+    const p = join(root, name);
+    if (name.startsWith('.tmp-')) {
+      const st = await stat(p).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > STALE_TMP_MS) {
+        await rm(p, { recursive: true, force: true });
+        removed.push(name);
+      }
+      continue;
+    }
+    const st = await stat(join(p, 'entry.json')).catch(() => undefined);
+    entries.push({ name, used: st?.mtimeMs ?? 0 });
+  }
+  entries.sort((a, b) => b.used - a.used);
+  for (const e of entries.slice(keep)) {
+    await rm(join(root, e.name), { recursive: true, force: true });
+    removed.push(e.name);
+  }
+  return removed;
 }
 
 /** Copy the cached install under key into layerRoot (an empty, unmounted layer). */
@@ -105,4 +139,5 @@ export async function storeEngine(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+  await pruneEngineCache(cacheDir);
 }

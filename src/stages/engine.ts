@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
+import { sha256File } from '../images/payload.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
@@ -23,7 +24,7 @@ import {
 } from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
-import { baseIdentity, mountRoot, resetLayer } from './rootfs.js';
+import { baseContentIdentity, mountRoot, resetLayer } from './rootfs.js';
 
 /** The offline package folder's identity for resuming: each .deb's name, size and time. */
 async function debIdentities(dir: string): Promise<unknown> {
@@ -79,9 +80,9 @@ export const engine: Stage = {
     const io = { signal: ctx.signal };
     // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).
     const identity =
-      mode === 'layer'
+      mode === 'layer' && c.engineCache
         ? {
-            base: await baseIdentity(ctx),
+            base: await baseContentIdentity(ctx),
             arch: ctx.facts.architecture,
             engine: c.engine,
             pkgs,
@@ -96,7 +97,10 @@ export const engine: Stage = {
       if (debs.length === 0)
         throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
       task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
-      key = identity && engineCacheKey({ ...identity, debs: await debIdentities(offline) });
+      // By content: the same .debs copied elsewhere are the same install.
+      key =
+        identity &&
+        engineCacheKey({ ...identity, debs: await Promise.all(debs.map(async (d) => [d, await sha256File(join(offline, d))])) });
       cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
       if (!cached) {
         ctx.facts.installedPackages = await withChroot(root, io, (s) => aptInstallOffline(s, debs, pkgs, io, onProgress), {

@@ -1,6 +1,7 @@
 // Rootfs: open the base root for changes: overlay on the read-only squashfs (layer) or a full extract (rebuild).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
@@ -41,6 +42,42 @@ export function overlayOptions(lowers: readonly string[], upper: string, work: s
 export async function baseIdentity(ctx: Pick<BuildContext, 'config' | 'facts'>): Promise<unknown> {
   const base = need(ctx.facts.base, 'base ISO');
   return { file: await fileIdentity(ctx.config.iso), volumeUuid: base.volumeUuid, rootfs: base.rootfs };
+}
+
+/** Bytes hashed at each end of a root layer for baseContentIdentity. */
+const ENDS_BYTES = 1024 * 1024;
+
+/**
+ * What the base's root is, independent of where the ISO file lives (copies of one base share the engine cache):
+ * the volume's UUID (its creation time), and per root layer its path, size and sha256 of its first and last MiB
+ * (the squashfs superblock, and the inode, directory, fragment and id tables that change with any content).
+ */
+export async function baseContentIdentity(ctx: Pick<BuildContext, 'config' | 'facts'>): Promise<unknown> {
+  const base = need(ctx.facts.base, 'base ISO');
+  const fh = await open(ctx.config.iso, 'r');
+  try {
+    const layers = [];
+    for (const l of base.rootfs) {
+      const start = l.lba * ISO_SECTOR;
+      const hash = createHash('sha256');
+      const parts: [number, number][] =
+        l.bytes > 2 * ENDS_BYTES
+          ? [
+              [start, ENDS_BYTES],
+              [start + l.bytes - ENDS_BYTES, ENDS_BYTES],
+            ]
+          : [[start, l.bytes]];
+      for (const [at, length] of parts) {
+        const buf = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(buf, 0, length, at);
+        hash.update(buf.subarray(0, bytesRead));
+      }
+      layers.push({ path: l.path, bytes: l.bytes, ends: hash.digest('hex') });
+    }
+    return { volumeUuid: base.volumeUuid, layers };
+  } finally {
+    await fh.close();
+  }
 }
 
 /**

@@ -97,7 +97,8 @@ test('a corrupt root squashfs (bad superblock) is refused before any work', { ti
 test('after SIGKILL mid-install the mounts stay, and the next run sweeps them and succeeds', { timeout: 20 * 60 * 1000 }, async () => {
   const work = join(dir, 'work-kill');
   const out = join(dir, 'killed.iso');
-  const a = [...(await args(out)), '--work-dir', work];
+  // A real install (not a cached one): the kill must land while apt runs in the chroot.
+  const a = [...(await args(out)), '--work-dir', work, '--no-engine-cache'];
   const child = spawn(process.execPath, [CLI, ...a], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   await new Promise<void>((resolve) => {

@@ -90,6 +90,8 @@ test('interrupted in every stage, each run resumes the last and leaves nothing b
     '--squashfs-level',
     '19',
     ...extra,
+    // A real install (not a cached one from another test): the engine stage must last long enough to interrupt.
+    '--no-engine-cache',
     '--verify',
     'none',
     '--work-dir',

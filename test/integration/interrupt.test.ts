@@ -34,6 +34,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         'none',
         '--work-dir',
         work,
+        // A real install (not a cached one): the signal must land while apt runs in the chroot.
+        '--no-engine-cache',
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,15 +9,24 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cachedEngine, engineCacheKey, restoreEngine, storeEngine, summariseTree } from '../../../src/rootfs/engine-cache.js';
+import {
+  cachedEngine,
+  engineCacheKey,
+  pruneEngineCache,
+  restoreEngine,
+  storeEngine,
+  summariseTree,
+} from '../../../src/rootfs/engine-cache.js';
 import { parseAptSimulation } from '../../../src/rootfs/packages.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -92,3 +101,22 @@ test(
     rmSync(dir, { recursive: true, force: true });
   },
 );
+
+test('pruning keeps the most recently used installs and drops stale temporary folders', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'remaster-engineprune-'));
+  const root = join(cache, 'engine');
+  const old = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+  for (const [i, name] of ['k1', 'k2', 'k3'].entries()) {
+    mkdirSync(join(root, name, 'tree'), { recursive: true });
+    writeFileSync(join(root, name, 'entry.json'), '{}');
+    const t = new Date(Date.now() - (3 - i) * 60_000);
+    utimesSync(join(root, name, 'entry.json'), t, t);
+  }
+  mkdirSync(join(root, '.tmp-stale'));
+  utimesSync(join(root, '.tmp-stale'), old, old);
+  mkdirSync(join(root, '.tmp-busy'));
+  const removed = await pruneEngineCache(cache, 2);
+  assert.deepEqual(removed.sort(), ['.tmp-stale', 'k1']);
+  assert.deepEqual(readdirSync(root).sort(), ['.tmp-busy', 'k2', 'k3']);
+  rmSync(cache, { recursive: true, force: true });
+});
