@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // npm test: every compiled test file (unit, integration, e2e) in one node:test run, one file at a time.
 // REMASTER_TESTS=unit (or unit,integration) narrows the run for quick local loops; CI runs everything.
+//
+// Tests make ISOs, layers and VM evidence under os.tmpdir() (gigabytes per run). The run gets a folder of its
+// own there (TMPDIR for every test), removed after a passing run and kept after a failing one for a look;
+// folders of earlier runs older than a day are removed first. Nothing is removed across a mount point.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const levels = (process.env.REMASTER_TESTS ?? 'unit,integration,e2e').split(',').map((s) => s.trim());
@@ -20,5 +25,38 @@ if (files.length === 0) {
   console.error('test: no test files found (did the build run?)');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+
+const PREFIX = 'remaster-tests-';
+const STALE_MS = 24 * 3600 * 1000;
+
+/** Mount points at or below dir (a test that failed badly may leave one: never delete through it). */
+function mountsBelow(dir) {
+  const r = spawnSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n').filter((m) => m === dir || m.startsWith(`${dir}/`));
+}
+
+function remove(dir) {
+  const mounts = mountsBelow(dir);
+  if (mounts.length > 0) {
+    console.error(`test: kept ${dir}: still mounted below it: ${mounts.join(' ')}`);
+    return;
+  }
+  spawnSync('rm', ['-rf', '--one-file-system', '--', dir], { stdio: 'inherit' });
+}
+
+const base = tmpdir();
+for (const name of readdirSync(base)) {
+  if (!name.startsWith(PREFIX)) continue;
+  const p = join(base, name);
+  const st = statSync(p, { throwIfNoEntry: false });
+  if (st?.isDirectory() && Date.now() - st.mtimeMs > STALE_MS) remove(p);
+}
+const runDir = mkdtempSync(join(base, PREFIX));
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, TMPDIR: runDir },
+});
+const status = r.status ?? 1;
+if (status === 0) remove(runDir);
+else console.error(`test: files of this run kept in ${runDir}`);
+process.exit(status);

@@ -6,7 +6,7 @@ import type { PayloadManifest } from './images/manifest.js';
 import type { CacheFacts, StageTiming, VerifyOutcome } from './pipeline/context.js';
 import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
 import { RESUME_FILE, ResumeStore } from './pipeline/resume.js';
-import { Workspace } from './pipeline/workspace.js';
+import { pruneStaleWorkspaces, Workspace } from './pipeline/workspace.js';
 import { VERSION } from './cli/help.js';
 import { engine } from './stages/engine.js';
 import { images } from './stages/images.js';
@@ -94,6 +94,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
   const signal = o.signal ?? new AbortController().signal;
   requireRoot('remaster build');
   await ws.open();
+  await pruneStaleWorkspaces(config.cacheDir, ws.root);
   const resume = await ResumeStore.load(ws.root, { salt: VERSION, reuse: config.resume });
   const ctx = newContext(config, ws, signal, resume);
   const t0 = performance.now();

@@ -1,9 +1,9 @@
 // The work directory of one build: every path derives from its root; a lock keeps two runs apart.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, readlink, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, readlink, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { sweepMounts } from '../rootfs/mounts.js';
+import { currentMounts, mountsUnder, sweepMounts } from '../rootfs/mounts.js';
 
 export class Workspace {
   readonly root: string;
@@ -82,6 +82,31 @@ export class Workspace {
     await sweepMounts(this.root);
     await rm(this.root, { recursive: true, force: true });
   }
+}
+
+/** A default work folder (<cache>/work/<hash>) nobody touched for this long was abandoned: its resume is stale. */
+export const STALE_WORK_MS = 3 * 24 * 3600 * 1000;
+
+/**
+ * Remove abandoned default work folders under <cacheDir>/work (failed or interrupted builds never rerun): untouched
+ * for maxAgeMs, no live lock holder, nothing mounted below. Folders given with --work-dir are never looked at.
+ */
+export async function pruneStaleWorkspaces(cacheDir: string, keep: string, maxAgeMs = STALE_WORK_MS): Promise<string[]> {
+  const root = join(cacheDir, 'work');
+  const removed: string[] = [];
+  const mounts = await currentMounts();
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const dir = join(root, name);
+    if (dir === resolve(keep)) continue;
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory() || Date.now() - st.mtimeMs < maxAgeMs) continue;
+    const pid = Number((await readFile(join(dir, 'lock'), 'utf8').catch(() => '')).trim());
+    if (pid && alive(pid)) continue;
+    if (mountsUnder(mounts, dir).length > 0) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 /**

@@ -1,12 +1,12 @@
-// Which leftover processes a new run stops before it touches the work folder.
+// Which leftover processes a new run stops before it touches the work folder, and which abandoned work folders go.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { killStragglers, usesDir } from '../../../src/pipeline/workspace.js';
+import { killStragglers, pruneStaleWorkspaces, STALE_WORK_MS, usesDir } from '../../../src/pipeline/workspace.js';
 
 test('a process works in the folder when chrooted into it or given a path inside it', () => {
   const w = '/c/work/ab12';
@@ -38,4 +38,21 @@ test('killStragglers stops a process left writing in the folder, and only that o
     inside.kill('SIGKILL');
     outside.kill('SIGKILL');
   }
+});
+
+test('abandoned default work folders are pruned: old, unlocked, nothing mounted; the current one and young ones stay', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'remaster-prune-'));
+  const work = join(cache, 'work');
+  const old = new Date(Date.now() - STALE_WORK_MS - 60_000);
+  for (const name of ['old', 'old-locked', 'current', 'young']) {
+    mkdirSync(join(work, name, 'layer'), { recursive: true });
+    writeFileSync(join(work, name, 'resume.json'), '{}');
+  }
+  // A live process (this one) holds the lock of old-locked.
+  writeFileSync(join(work, 'old-locked', 'lock'), `${process.pid}\n`);
+  for (const name of ['old', 'old-locked', 'current']) utimesSync(join(work, name), old, old);
+  const removed = await pruneStaleWorkspaces(cache, join(work, 'current'));
+  assert.deepEqual(removed, [join(work, 'old')]);
+  assert.deepEqual(readdirSync(work).sort(), ['current', 'old-locked', 'young']);
+  rmSync(cache, { recursive: true, force: true });
 });
