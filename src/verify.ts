@@ -190,7 +190,6 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
       // The store disk lives beside the evidence while the run lasts; it is not evidence (sparse, gigabytes).
       const diskFile = join(dir, 'store-disk.img');
       const disks = storeDisk && o.storeDevice ? [diskFile] : [];
-      if (storeDisk && o.storeDevice) await makeStoreDisk(diskFile, o.storeDevice, o.signal);
       const boot = (workDir: string, extra: { powerCut?: { when: RegExp; afterMs: number } }) =>
         bootAndCollect({
           iso: o.iso,
@@ -208,6 +207,7 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
       let cut: { boot: BootResult; dir: string } | undefined;
       let r: BootResult | undefined;
       try {
+        if (storeDisk && o.storeDevice) await makeStoreDisk(diskFile, o.storeDevice, o.signal);
         if (o.powerCut !== undefined) {
           const cutDir = join(dir, 'power-cut');
           const when = loadingLine(o.powerCut);
