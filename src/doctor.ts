@@ -26,6 +26,7 @@ const TOOLS: { tool: string; args: string[]; for: string }[] = [
   { tool: 'setfattr', args: ['--version'], for: 'build' },
   { tool: 'skopeo', args: ['--version'], for: 'registry/OCI sources, podman ready store' },
   { tool: 'qemu-system-x86_64', args: ['--version'], for: 'verify' },
+  { tool: 'mkfs.ext4', args: ['-V'], for: 'verify --store-device (the store disk)' },
   { tool: 'debootstrap', args: ['--version'], for: 'demo and tests (base ISO)' },
 ];
 

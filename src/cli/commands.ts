@@ -336,6 +336,12 @@ async function verifyCmd(argv: string[], signal: AbortSignal): Promise<number> {
           `${o.firmware}/${o.media}: ${o.ok ? 'PASS' : `FAIL: ${first}`}`,
           ...more.map((l) => `  ${l}`),
           `  guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}${o.secondsToReport ? `, report after ${o.secondsToReport.toFixed(0)} s` : ''}; evidence in ${o.evidenceDir}`,
+          ...(o.storeFs ? [`  engine store on ${o.storeFs}`] : []),
+          ...(o.powerCut
+            ? [
+                `  power cut ${o.powerCut.atSeconds} s into the first boot, while ${o.powerCut.image} loaded; the next boot's loader ${o.powerCut.reportedByLoader ? 'reported it' : 'did not report it'} (evidence in ${o.powerCut.evidenceDir})`,
+              ]
+            : []),
           '',
         ].join('\n'),
       );
