@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { type RunOptions, type RunResult, run } from '../exec/run.js';
 import { MountStack } from './mounts.js';
 
+/**
+ * The environment of every command run inside a root, over the host's. Temporary-folder variables name host paths
+ * that do not exist inside the root (package scripts calling mktemp then fail: apparmor's postinst did, under a
+ * test run's TMPDIR): TMPDIR is the root's /tmp, TMP and TEMP are dropped (CHROOT_UNSET).
+ */
 export const CHROOT_ENV = {
+  TMPDIR: '/tmp',
   DEBIAN_FRONTEND: 'noninteractive',
   DEBCONF_NONINTERACTIVE_SEEN: 'true',
   LC_ALL: 'C.UTF-8',
@@ -12,6 +18,8 @@ export const CHROOT_ENV = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   HOME: '/root',
 };
+
+export const CHROOT_UNSET = ['TMP', 'TEMP', 'TEMPDIR'];
 
 export interface ChrootSession {
   root: string;
@@ -56,7 +64,13 @@ export async function withChroot<T>(
     await writeFile(policy, '#!/bin/sh\n# remaster: no service starts while packages are installed\nexit 101\n', { mode: 0o755 });
     const session: ChrootSession = {
       root,
-      run: (argv, more = {}) => run('chroot', [root, ...argv], { ...io, ...more, env: { ...CHROOT_ENV, ...more.env } }),
+      run: (argv, more = {}) =>
+        run('chroot', [root, ...argv], {
+          ...io,
+          ...more,
+          env: { ...CHROOT_ENV, ...more.env },
+          unsetEnv: [...CHROOT_UNSET, ...(more.unsetEnv ?? [])],
+        }),
     };
     return await fn(session);
   } finally {

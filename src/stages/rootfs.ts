@@ -9,6 +9,7 @@ import { ISO_SECTOR } from '../iso/probe.js';
 import type { BuildContext, Stage, StageTask } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
+import { CHROOT_ENV, CHROOT_UNSET } from '../rootfs/chroot.js';
 import { unsquashfs } from '../rootfs/squashfs.js';
 
 /**
@@ -168,7 +169,11 @@ export const rootfs: Stage = {
     await resetLayer(ctx, mode, task);
     ctx.facts.freshLayer = true;
     await mountRoot(ctx, mode);
-    const arch = await run('chroot', [ctx.ws.merged, 'dpkg', '--print-architecture'], { signal: ctx.signal }).catch(() => undefined);
+    const arch = await run('chroot', [ctx.ws.merged, 'dpkg', '--print-architecture'], {
+      signal: ctx.signal,
+      env: CHROOT_ENV,
+      unsetEnv: CHROOT_UNSET,
+    }).catch(() => undefined);
     ctx.facts.architecture = arch?.stdout.trim() || 'amd64';
     await resume?.done('rootfs', stamp, { architecture: ctx.facts.architecture });
     task.output =
