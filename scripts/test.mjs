@@ -6,7 +6,7 @@
 // own there (TMPDIR for every test), removed after a passing run and kept after a failing one for a look;
 // folders of earlier runs older than a day are removed first. Nothing is removed across a mount point.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,6 +52,8 @@ for (const name of readdirSync(base)) {
   if (st?.isDirectory() && Date.now() - st.mtimeMs > STALE_MS) remove(p);
 }
 const runDir = mkdtempSync(join(base, PREFIX));
+// mkdtemp makes it 0700; tests that run the CLI as an unprivileged user (the root check) must reach their inputs.
+chmodSync(runDir, 0o755);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   env: { ...process.env, TMPDIR: runDir },

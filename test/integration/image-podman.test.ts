@@ -1,10 +1,10 @@
 // A docker-archive remaster writes from a rootfs tarball loads into a real podman with the ID we recorded.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { addImage } from '../../src/images/payload.js';
 
@@ -16,7 +16,10 @@ test('podman load accepts the zstd-compressed docker-archive and shows the recor
     { kind: 'rootfs', path: rootfs, ref: 'test/busybox:2', cmd: ['/bin/sh'] },
     { dir, compression: { kind: 'zstd' }, architecture: 'amd64', sourceDateEpoch: 0 },
   );
-  const store = ['--root', join(dir, 'store'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs'];
+  // podman refuses a runroot path longer than 50 characters: a short one under /run, whatever TMPDIR is.
+  const runroot = mkdtempSync('/run/remaster-podman-');
+  after(() => rmSync(runroot, { recursive: true, force: true }));
+  const store = ['--root', join(dir, 'store'), '--runroot', runroot, '--storage-driver', 'vfs'];
   const load = spawnSync('bash', ['-o', 'pipefail', '-c', `zstd -dc "$1" | podman ${store.join(' ')} load`, 'x', join(dir, img.file)], {
     encoding: 'utf8',
   });

@@ -1,7 +1,7 @@
 // Image sources through skopeo, against a real registry on loopback, OCI archives and OCI layouts.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -143,7 +143,10 @@ test('oci-archive and OCI layout sources: the recorded ID is the OCI config dige
 
 test('docker-daemon source through a docker-compatible API socket (podman system service), named by DOCKER_HOST', async () => {
   const sock = join(dir, 'podman-api.sock');
-  const store = ['--root', join(dir, 'daemon-store'), '--runroot', join(dir, 'daemon-run'), '--storage-driver', 'vfs'];
+  // podman refuses a runroot path longer than 50 characters: a short one under /run, whatever TMPDIR is.
+  const runroot = mkdtempSync('/run/remaster-podman-');
+  after(() => rmSync(runroot, { recursive: true, force: true }));
+  const store = ['--root', join(dir, 'daemon-store'), '--runroot', runroot, '--storage-driver', 'vfs'];
   execFileSync('podman', [...store, 'load', '-i', archive]);
   const service = spawn('podman', [...store, 'system', 'service', '--time=0', `unix://${sock}`], { stdio: 'ignore' });
   try {
