@@ -5,8 +5,7 @@ import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import type { CompressionSettings } from './compress.js';
 import type { PayloadImage } from './manifest.js';
-import { addImage, type ImageSpec, type PayloadOptions, sha256File, skopeoRef } from './payload.js';
-import { registryHost, skopeoDigest, withAuthFile } from './skopeo.js';
+import { addImage, type ImageSpec, type PayloadOptions, servedDigest, sha256File, skopeoRef } from './payload.js';
 
 /** Bump when the archive an entry holds would differ for the same inputs (format changes). */
 const CACHE_VERSION = 1;
@@ -40,9 +39,7 @@ export async function imageCacheKey(spec: ImageSpec, o: PayloadOptions, explicit
       created: explicitEpoch ? o.sourceDateEpoch : undefined,
     };
   } else if (spec.transport === 'docker') {
-    const digest = await withAuthFile(o.auth ?? {}, registryHost(spec.source), (authFile) =>
-      skopeoDigest(spec.source, { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture }, { signal: o.signal }),
-    );
+    const digest = await servedDigest(spec, o);
     if (!digest) return undefined;
     identity = { kind: spec.transport, digest, ref: skopeoRef(spec), architecture: o.architecture };
   } else {
@@ -107,8 +104,8 @@ async function readEntry(dir: string): Promise<PayloadImage | undefined> {
   }
 }
 
-/** Hard link when the cache and the workspace share a filesystem, copy otherwise. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
+/** Hard link when both sides share a filesystem (instant), copy otherwise; whatever was at `to` is replaced. */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
   await rm(to, { force: true });
   try {
     await link(from, to);

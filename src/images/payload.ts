@@ -69,15 +69,37 @@ export function skopeoRef(spec: Extract<ImageSource, { kind: 'skopeo' }>): strin
   throw new UsageError(`${spec.source}: an OCI image needs a name for the engine`, { hint: `${spec.source}=<name:tag>` });
 }
 
+type SkopeoSpec = Extract<ImageSource, { kind: 'skopeo' }>;
+
+/** Run fn with skopeo's options for spec: credentials for a registry, DOCKER_HOST for a daemon, TLS, platform. */
+function withSkopeoOptions<T>(
+  spec: SkopeoSpec,
+  o: Pick<PayloadOptions, 'auth' | 'architecture'>,
+  fn: (common: {
+    authFile: string | undefined;
+    tlsVerify?: boolean | undefined;
+    arch: string;
+    daemonHost?: string | undefined;
+  }) => Promise<T>,
+): Promise<T> {
+  return withAuthFile(o.auth ?? {}, spec.transport === 'docker' ? registryHost(spec.source) : '', (authFile) => {
+    const daemonHost = spec.transport === 'docker-daemon' ? process.env.DOCKER_HOST || undefined : undefined;
+    return fn({ authFile, tlsVerify: spec.tlsVerify, arch: o.architecture, daemonHost });
+  });
+}
+
+/** The manifest digest a registry or docker daemon serves for spec now; undefined when it gives none. */
+export function servedDigest(spec: SkopeoSpec, o: Pick<PayloadOptions, 'auth' | 'architecture' | 'signal'>): Promise<string | undefined> {
+  return withSkopeoOptions(spec, o, (common) => skopeoDigest(spec.source, common, { signal: o.signal }));
+}
+
 /** skopeo (registry, OCI archive or layout, docker daemon) -> a plain docker-archive in dir, then as usual. */
-async function fromSkopeo(spec: Extract<ImageSource, { kind: 'skopeo' }>, o: PayloadOptions): Promise<PayloadImage> {
+async function fromSkopeo(spec: SkopeoSpec, o: PayloadOptions): Promise<PayloadImage> {
   const ref = skopeoRef(spec);
   const tmp = join(o.dir, `.${archiveBaseName(ref)}.source.tar`);
   await rm(tmp, { force: true });
   try {
-    const digest = await withAuthFile(o.auth ?? {}, spec.transport === 'docker' ? registryHost(spec.source) : '', async (authFile) => {
-      const daemonHost = spec.transport === 'docker-daemon' ? process.env.DOCKER_HOST || undefined : undefined;
-      const common = { authFile, tlsVerify: spec.tlsVerify, arch: o.architecture, daemonHost };
+    const digest = await withSkopeoOptions(spec, o, async (common) => {
       await skopeoCopy({ source: spec.source, dest: tmp, ref, ...common }, { signal: o.signal }, o.onProgress);
       return skopeoDigest(spec.source, common, { signal: o.signal });
     });

@@ -257,6 +257,8 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   let stoppedEarly: { kind: DiagnosisKind; atMs: number } | undefined;
   let polls = 0;
   let cutLine: { line: string; seenAtMs: number } | undefined;
+  /** The serial console's unterminated last line, while a power cut waits for its line. */
+  let cutPartial = '';
   let powerCut: { atMs: number; line: string } | undefined;
 
   const shoot = async (file: string, label: string) => {
@@ -289,6 +291,13 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     serialText += serial;
     tracker.feed('firmware', fw, now);
     tracker.feed('serial', serial, now);
+    if (o.powerCut && !cutLine && serial) {
+      // Only what arrived since the last poll (plus the line it continues) is searched.
+      const lines = (cutPartial + serial).split('\n');
+      cutPartial = (lines.pop() ?? '').slice(-4096);
+      const line = [...lines, cutPartial].map(stripTerminalCodes).find((l) => o.powerCut?.when.test(l));
+      if (line !== undefined) cutLine = { line: line.trim(), seenAtMs: now };
+    }
     reportText = await readFile(paths.reportFile, 'utf8').catch(() => reportText);
     if (reportedAtMs === undefined && parseGuestReport(reportText)?.complete) {
       reportedAtMs = now;
@@ -322,12 +331,6 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
       const now = elapsed();
       heartbeat(now);
 
-      if (o.powerCut && !cutLine) {
-        const line = stripTerminalCodes(serialText)
-          .split('\n')
-          .find((l) => o.powerCut?.when.test(l));
-        if (line !== undefined) cutLine = { line: line.trim(), seenAtMs: now };
-      }
       if (cutLine && now - cutLine.seenAtMs >= (o.powerCut?.afterMs ?? 0)) {
         say(`cutting the power after ${secs(now)} s (${secs(now - cutLine.seenAtMs)} s after "${cutLine.line}")`);
         await shoot(paths.finalPng, 'final.png');

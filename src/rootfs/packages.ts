@@ -87,21 +87,16 @@ export async function aptResolve(
 }
 
 /**
- * keepArchives: the archive folder is a shared cache bound in: leave the downloaded .debs for the next build.
- * updated: the package lists were just updated (aptResolve).
+ * Install pkgs with apt, on the lists aptResolve just updated. The downloaded .debs stay in the archive folder:
+ * it is the shared cache bound in, for the next build.
  */
 export async function aptInstall(
   s: ChrootSession,
   pkgs: readonly string[],
   io: RunOptions,
   onProgress?: PackageProgress,
-  o: { keepArchives?: boolean; updated?: boolean } = {},
 ): Promise<string[]> {
   const hint = APT_HINT;
-  if (!o.updated) {
-    onProgress?.('apt: update the package lists');
-    await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
-  }
   await s.run(aptInstallArgs(pkgs, onProgress ? STATUS_FD : undefined), {
     ...io,
     hint,
@@ -109,7 +104,6 @@ export async function aptInstall(
   });
   // apt's own status stops short of 100 (its last step is "Installed <pkg>"): apt-get exiting 0 is the end.
   onProgress?.(`apt: install 100 % (${pkgs.length} package(s) and their dependencies)`);
-  if (!o.keepArchives) await s.run(['apt-get', 'clean'], io);
   const { stdout } = await s.run(['dpkg-query', '-W', '-f', '${Package}=${Version}\\n', ...pkgs], io);
   return stdout.split('\n').filter(Boolean);
 }

@@ -118,7 +118,7 @@ export const engine: Stage = {
           key = identity && engineCacheKey({ ...identity, resolved });
           cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
           if (cached) return undefined;
-          return aptInstall(s, pkgs, io, onProgress, { keepArchives: true, updated: true });
+          return aptInstall(s, pkgs, io, onProgress);
         },
         {
           bind: [

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { InterruptedError, UsageError } from '../errors.js';
 import { addImageCached } from '../images/cache.js';
 import { manifestJson, manifestTsv, type PayloadImage, type PayloadManifest } from '../images/manifest.js';
-import { describeSpec, type ImageSpec } from '../images/payload.js';
+import { describeSpec, type ImageSpec, servedDigest } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
-import { type RegistryAuth, registryHost, skopeoDigest, withAuthFile } from '../images/skopeo.js';
+import type { RegistryAuth } from '../images/skopeo.js';
 import { need, type Stage } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { unitName } from '../units/run-units.js';
@@ -24,19 +24,7 @@ export async function sourceIdentity(
   if (spec.kind !== 'skopeo') return { spec, file: await fileIdentity(spec.path) };
   if (spec.transport === 'docker' || spec.transport === 'docker-daemon') {
     if (/@sha256:[0-9a-f]{64}$/.test(spec.source)) return { spec };
-    const daemon = spec.transport === 'docker-daemon';
-    const digest = await withAuthFile(daemon ? {} : (o.auth ?? {}), daemon ? '' : registryHost(spec.source), (authFile) =>
-      skopeoDigest(
-        spec.source,
-        {
-          authFile,
-          tlsVerify: spec.tlsVerify,
-          arch: o.architecture,
-          daemonHost: daemon ? process.env.DOCKER_HOST || undefined : undefined,
-        },
-        { signal: o.signal },
-      ),
-    ).catch((e: unknown) => {
+    const digest = await servedDigest(spec, o).catch((e: unknown) => {
       if (e instanceof InterruptedError) throw e;
       return undefined;
     });

@@ -1,7 +1,8 @@
 // Payload: put the image archives, the manifest and the rendered loader units into the new layer.
 import { existsSync } from 'node:fs';
-import { copyFile, link, lstat, mkdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { linkOrCopy } from '../images/cache.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { loaderFiles, PAYLOAD_DIR, type RootFile, readyStoreFiles } from '../units/render.js';
@@ -15,16 +16,6 @@ export async function writeRootFiles(root: string, files: readonly RootFile[]): 
     await rm(target, { force: true });
     if (f.symlink !== undefined) await symlink(f.symlink, target);
     else await writeFile(target, f.content ?? '', { mode: f.mode });
-  }
-}
-
-/** Hard-link when the workspace and the layer share a filesystem (instant), copy otherwise. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  await rm(to, { force: true });
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to);
   }
 }
 
