@@ -1,6 +1,6 @@
 # The remaster builder: Node, the system tools remaster calls, and the project built; entrypoint `remaster`.
 # BASE_IMAGE: any Debian/Ubuntu image with Node >= 20.19 and npm. The default needs Docker Hub; without it,
-# scripts/compose-base.sh makes remaster-base:bookworm locally (REMASTER_BASE_IMAGE=remaster-base:bookworm).
+# scripts/compose-base.sh makes one locally and prints its tag (REMASTER_BASE_IMAGE=$(scripts/compose-base.sh)).
 ARG BASE_IMAGE=node:22-bookworm
 FROM ${BASE_IMAGE}
 # Lets the compose test prune the images its own rebuilds left untagged, and nothing else.
@@ -16,6 +16,8 @@ COPY src ./src
 COPY test ./test
 COPY templates ./templates
 COPY isolinux ./isolinux
+# Every command remaster runs inside a root goes through it.
+COPY scripts/in-root ./scripts/in-root
 COPY docker/builder-entrypoint.sh /usr/local/bin/remaster-entrypoint
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund --loglevel=error \
   && chmod +x dist/src/cli/main.js && ln -s /opt/remaster/dist/src/cli/main.js /usr/local/bin/remaster \

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
 import { debianLiveRecipe, type DebianLiveRecipe, ensureDebianLiveIso, removeWorkDir } from '../fixture/debian-live.js';
-import { CHROOT_ENV, CHROOT_UNSET, withChroot } from '../rootfs/chroot.js';
+import { runInRoot, withChroot } from '../rootfs/chroot.js';
 import { aptInstallArgs } from '../rootfs/packages.js';
 
 /** The fixture plus a developer's tool set: gcc, clang, Python, git (a root of about 1.5 GB). */
@@ -91,7 +91,7 @@ async function buildRootfsTar(img: BenchImageRecipe, out: string, dir: string, o
       });
     }
     // What a container image does not carry: apt lists and caches.
-    await run('chroot', [root, 'apt-get', 'clean'], { signal: o.signal, env: CHROOT_ENV, unsetEnv: CHROOT_UNSET });
+    await runInRoot(root, ['apt-get', 'clean'], { signal: o.signal });
     for (const d of ['var/lib/apt/lists', 'var/cache/apt']) {
       for (const e of await readdir(join(root, d)).catch(() => [] as string[])) {
         if (e !== 'partial' && e !== 'archives' && e !== 'lock') await rm(join(root, d, e), { recursive: true, force: true });

@@ -1,25 +1,29 @@
 // Run commands inside a root filesystem: proc/sys/dev bound, services forbidden to start, every mount undone.
 import { lstat, mkdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type RunOptions, type RunResult, run } from '../exec/run.js';
 import { MountStack } from './mounts.js';
 
 /**
- * The environment of every command run inside a root, over the host's. Temporary-folder variables name host paths
- * that do not exist inside the root (package scripts calling mktemp then fail: apparmor's postinst did, under a
- * test run's TMPDIR): TMPDIR is the root's /tmp, TMP and TEMP are dropped (CHROOT_UNSET).
+ * The one helper that runs a command inside another root (scripts/in-root, also used by the shell scripts): a
+ * clean environment (TMPDIR=/tmp, no TMP/TEMP, a standard PATH, LC_ALL=C.UTF-8, noninteractive debconf, the
+ * host's proxies) and nothing else of the caller's. A host TMPDIR names a folder the root does not have, and
+ * package scripts that call mktemp fail on it (apparmor's postinst and update-ca-certificates did).
  */
-export const CHROOT_ENV = {
-  TMPDIR: '/tmp',
-  DEBIAN_FRONTEND: 'noninteractive',
-  DEBCONF_NONINTERACTIVE_SEEN: 'true',
-  LC_ALL: 'C.UTF-8',
-  LANG: 'C.UTF-8',
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-  HOME: '/root',
-};
+export const IN_ROOT = fileURLToPath(new URL('../../../scripts/in-root', import.meta.url));
 
-export const CHROOT_UNSET = ['TMP', 'TEMP', 'TEMPDIR'];
+/** Arguments of scripts/in-root: each variable of env as `-e NAME=VALUE`, then the root and the command. */
+export function inRootArgs(root: string, argv: readonly string[], env: Record<string, string | undefined> = {}): string[] {
+  const sets = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : ['-e', `${k}=${v}`]));
+  return [...sets, root, ...argv];
+}
+
+/** Run argv inside root through scripts/in-root; io.env becomes the command's own extra variables. */
+export function runInRoot(root: string, argv: readonly string[], io: RunOptions = {}): Promise<RunResult> {
+  const { env, ...rest } = io;
+  return run(IN_ROOT, inRootArgs(root, argv, env), rest);
+}
 
 export interface ChrootSession {
   root: string;
@@ -64,13 +68,7 @@ export async function withChroot<T>(
     await writeFile(policy, '#!/bin/sh\n# remaster: no service starts while packages are installed\nexit 101\n', { mode: 0o755 });
     const session: ChrootSession = {
       root,
-      run: (argv, more = {}) =>
-        run('chroot', [root, ...argv], {
-          ...io,
-          ...more,
-          env: { ...CHROOT_ENV, ...more.env },
-          unsetEnv: [...CHROOT_UNSET, ...(more.unsetEnv ?? [])],
-        }),
+      run: (argv, more = {}) => runInRoot(root, argv, { ...io, ...more, env: { ...io.env, ...more.env } }),
     };
     return await fn(session);
   } finally {

@@ -77,7 +77,8 @@ export const engine: Stage = {
       task.output = line;
     };
     const offline = c.packagesDir;
-    const io = { signal: ctx.signal };
+    // SOURCE_DATE_EPOCH reaches the package scripts in the root (scripts/in-root passes nothing else of ours).
+    const io = { signal: ctx.signal, env: { SOURCE_DATE_EPOCH: c.sourceDateEpoch?.toString() } };
     // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).
     const identity =
       mode === 'layer' && c.engineCache

@@ -4,12 +4,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { run } from '../exec/run.js';
 import { ISO_SECTOR } from '../iso/probe.js';
 import type { BuildContext, Stage, StageTask } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
-import { CHROOT_ENV, CHROOT_UNSET } from '../rootfs/chroot.js';
+import { runInRoot } from '../rootfs/chroot.js';
 import { unsquashfs } from '../rootfs/squashfs.js';
 
 /**
@@ -169,11 +168,7 @@ export const rootfs: Stage = {
     await resetLayer(ctx, mode, task);
     ctx.facts.freshLayer = true;
     await mountRoot(ctx, mode);
-    const arch = await run('chroot', [ctx.ws.merged, 'dpkg', '--print-architecture'], {
-      signal: ctx.signal,
-      env: CHROOT_ENV,
-      unsetEnv: CHROOT_UNSET,
-    }).catch(() => undefined);
+    const arch = await runInRoot(ctx.ws.merged, ['dpkg', '--print-architecture'], { signal: ctx.signal }).catch(() => undefined);
     ctx.facts.architecture = arch?.stdout.trim() || 'amd64';
     await resume?.done('rootfs', stamp, { architecture: ctx.facts.architecture });
     task.output =
