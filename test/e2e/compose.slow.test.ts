@@ -21,7 +21,6 @@ import { REPO } from '../helpers/paths.js';
 import { skopeo } from '../helpers/registry.js';
 
 const PROJECT = 'remaster-e2e';
-const BASE_IMAGE = 'remaster-base:bookworm';
 const dir = mkdtempSync(join(tmpdir(), 'remaster-compose-'));
 const outDir = join(dir, 'out');
 
@@ -62,8 +61,29 @@ function run(cmd: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30 * 60 * 1
 const pruneOld = (name: string) =>
   run(['docker', 'image', 'prune', '--force', '--filter', `label=org.remaster.image=${name}`], {}, 120_000);
 
+let baseTag: string | undefined;
+
+/**
+ * The base image of both services, made here by scripts/compose-base.sh (its tag is keyed by its recipe, so a
+ * changed script or Node makes a new one). Never pulled: the image must exist locally before any compose build.
+ */
+function baseImage(): string {
+  if (baseTag) return baseTag;
+  const t0 = performance.now();
+  const base = run([join(REPO, 'scripts/compose-base.sh')], {}, 20 * 60 * 1000);
+  assert.equal(base.status, 0, `compose-base.sh failed:\n${base.stderr.slice(-3000)}`);
+  const tag = base.stdout.trim().split('\n').pop() ?? '';
+  assert.match(tag, /^remaster-base:bookworm-[0-9a-f]{12}$/, `compose-base.sh printed no tag: ${base.stdout}`);
+  if (run(['docker', 'image', 'inspect', tag], {}, 60_000).status !== 0) {
+    assert.fail(`base image ${tag} is not on this machine: build it with scripts/compose-base.sh (the tests never pull from Docker Hub)`);
+  }
+  process.stderr.write(`compose: base image ${tag} ready in ${seconds(t0)} s\n`);
+  baseTag = tag;
+  return tag;
+}
+
 function composeRun(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs?: number): Run {
-  return run([...compose, '-p', PROJECT, ...args], { REMASTER_BASE_IMAGE: BASE_IMAGE, REMASTER_OUT: outDir, ...env }, timeoutMs);
+  return run([...compose, '-p', PROJECT, ...args], { REMASTER_BASE_IMAGE: baseImage(), REMASTER_OUT: outDir, ...env }, timeoutMs);
 }
 
 const dockerAnswers = () => run(['docker', 'info'], {}, 30_000).status === 0;
@@ -72,8 +92,25 @@ const seconds = (t0: number) => ((performance.now() - t0) / 1000).toFixed(0);
 let dockerd: ChildProcess | undefined;
 const dockerdLog = join(dir, 'dockerd.log');
 
+/** npm run test:cold: start as a new machine would, with none of the project's images or volumes. */
+function removeProjectImages(): void {
+  const tags = run(['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], {}, 60_000)
+    .stdout.split('\n')
+    .filter((t) => /^remaster-(base|builder|registry):/.test(t));
+  if (tags.length > 0) run(['docker', 'image', 'rm', '--force', ...tags], {}, 300_000);
+  for (const name of ['builder', 'registry']) pruneOld(name);
+  run(['docker', 'volume', 'rm', '--force', `${PROJECT}_remaster-cache`, `${PROJECT}_registry-data`], {}, 60_000);
+  process.stderr.write(`compose: cold run: removed ${tags.join(', ') || 'no images'} and the project's volumes\n`);
+}
+
 before(async () => {
-  if (skip || dockerAnswers()) return;
+  if (skip) return;
+  await startDockerd();
+  if (process.env.REMASTER_TEST_COLD === '1') removeProjectImages();
+});
+
+async function startDockerd(): Promise<void> {
+  if (dockerAnswers()) return;
   // No docker0 bridge, no iptables/NAT rules: nothing changes in the host's network. The bounded runtime
   // lets privileged containers start where this process's capability bounding set is partial.
   const log = openSync(dockerdLog, 'a');
@@ -97,10 +134,10 @@ before(async () => {
   }
   const tail = readFileSync(dockerdLog, 'utf8').split('\n').slice(-15).join('\n');
   assert.fail(`dockerd did not come up within 60 s (exit ${dockerd.exitCode}); its log:\n${tail}`);
-});
+}
 
 after(async () => {
-  if (!skip) composeRun(['rm', '--stop', '--force', 'registry'], {}, 120_000);
+  if (!skip && baseTag) composeRun(['rm', '--stop', '--force', 'registry'], {}, 120_000);
   if (dockerd && dockerd.exitCode === null) {
     const exited = new Promise((r) => dockerd?.once('exit', r));
     dockerd.kill('SIGTERM');
@@ -113,12 +150,8 @@ test(
   'compose builder: build the image, run `remaster demo` in it, get a verified ISO in ./out',
   { skip: skip ?? false, timeout: 60 * 60 * 1000 },
   async () => {
+    baseImage();
     let t0 = performance.now();
-    const base = run([join(REPO, 'scripts/compose-base.sh')], {}, 20 * 60 * 1000);
-    assert.equal(base.status, 0, `compose-base.sh failed:\n${base.stderr.slice(-3000)}`);
-    process.stderr.write(`compose: base image ${BASE_IMAGE} ready in ${seconds(t0)} s\n`);
-
-    t0 = performance.now();
     const build = composeRun(['build', 'builder']);
     assert.equal(build.status, 0, `docker compose build builder failed:\n${(build.stdout + build.stderr).slice(-5000)}`);
     process.stderr.write(`compose: builder image built in ${seconds(t0)} s\n`);
@@ -191,6 +224,7 @@ test(
   'compose registry: the registry service serves an image the builder can read',
   { skip: skip ?? false, timeout: 20 * 60 * 1000 },
   async () => {
+    baseImage();
     const build = composeRun(['build', 'registry']);
     assert.equal(build.status, 0, `docker compose build registry failed:\n${(build.stdout + build.stderr).slice(-5000)}`);
     pruneOld('registry');
