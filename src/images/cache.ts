@@ -5,6 +5,7 @@ import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'no
 import { join } from 'node:path';
 import type { CompressionSettings } from './compress.js';
 import type { PayloadImage } from './manifest.js';
+import { cacheLockFile, withLock } from '../util/lock.js';
 import { addImage, type ImageSpec, type PayloadOptions, servedDigest, sha256File, skopeoRef } from './payload.js';
 
 /** Bump when the archive an entry holds would differ for the same inputs (format changes). */
@@ -61,6 +62,12 @@ export async function imageCacheKey(spec: ImageSpec, o: PayloadOptions, explicit
 export async function addImageCached(spec: ImageSpec, o: PayloadOptions, cacheDir: string, explicitEpoch: boolean): Promise<CachedImage> {
   const key = await imageCacheKey(spec, o, explicitEpoch);
   if (!key) return { image: await addImage(spec, o), cached: undefined };
+  // Another build compressing the same source is waited for: its archive is then a hit here.
+  const lock = { what: `the cached image archive ${key.slice(0, 12)}`, signal: o.signal, onWait: o.onProgress };
+  return withLock(cacheLockFile(cacheDir, `image-${key}`), lock, () => addToCache(spec, o, cacheDir, key));
+}
+
+async function addToCache(spec: ImageSpec, o: PayloadOptions, cacheDir: string, key: string): Promise<CachedImage> {
   const root = join(cacheDir, 'images');
   const entryDir = join(root, key);
   const hit = await readEntry(entryDir);

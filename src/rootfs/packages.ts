@@ -1,6 +1,7 @@
 // Engine packages: what to install for each engine, and apt in a chroot.
 
-import type { RunOptions } from '../exec/run.js';
+import { ToolError } from '../errors.js';
+import type { RunOptions, RunResult } from '../exec/run.js';
 import { aptProgress, DpkgProgress, pctText, Throttle } from '../pipeline/progress.js';
 import { decompressorPackage } from '../images/compress.js';
 import type { Compression } from '../images/manifest.js';
@@ -60,6 +61,28 @@ export const APT_LISTS = '/var/lib/apt/lists';
 const APT_HINT =
   "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*); the packages must exist for the base release";
 
+/**
+ * Run apt or dpkg in the root; a failure on a lock held by another process gets a hint about that lock instead of
+ * the mirror (remaster's own builds take turns on the shared apt cache, so this is somebody else's apt or dpkg).
+ */
+async function aptRun(s: ChrootSession, argv: readonly string[], io: RunOptions): Promise<RunResult> {
+  try {
+    return await s.run(argv, io);
+  } catch (e) {
+    if (!(e instanceof ToolError) || !/Could not get lock|Unable to acquire the dpkg frontend lock/.test(e.stderrTail)) throw e;
+    throw new ToolError(`${argv[0]} could not get its lock: ${lockHolderOf(e.stderrTail)} holds it`, e.tool, e.stderrTail, {
+      hint: `another apt or dpkg works on the same package cache or root: wait for ${lockHolderOf(e.stderrTail)} to finish (or stop it), then run again`,
+      cause: e,
+    });
+  }
+}
+
+/** "process 30312 (apt-get)" from apt's "Could not get lock ... It is held by process 30312 (apt-get)". */
+export function lockHolderOf(aptStderr: string): string {
+  const m = /held by process (\d+)(?: \(([^)]*)\))?/.exec(aptStderr);
+  return m ? `process ${m[1]}${m[2] ? ` (${m[2]})` : ''}` : 'another process';
+}
+
 /** The `Inst <name> [<old>] (<version> <release> [<arch>])` lines of apt-get -s: name=version, sorted. */
 export function parseAptSimulation(stdout: string): string[] {
   const out: string[] = [];
@@ -81,8 +104,8 @@ export async function aptResolve(
   onProgress?: PackageProgress,
 ): Promise<string[]> {
   onProgress?.('apt: update the package lists');
-  await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint: APT_HINT });
-  const { stdout } = await s.run(['apt-get', 'install', '-s', '-q', '--no-install-recommends', ...pkgs], { ...io, hint: APT_HINT });
+  await aptRun(s, ['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint: APT_HINT });
+  const { stdout } = await aptRun(s, ['apt-get', 'install', '-s', '-q', '--no-install-recommends', ...pkgs], { ...io, hint: APT_HINT });
   return parseAptSimulation(stdout);
 }
 
@@ -97,7 +120,7 @@ export async function aptInstall(
   onProgress?: PackageProgress,
 ): Promise<string[]> {
   const hint = APT_HINT;
-  await s.run(aptInstallArgs(pkgs, onProgress ? STATUS_FD : undefined), {
+  await aptRun(s, aptInstallArgs(pkgs, onProgress ? STATUS_FD : undefined), {
     ...io,
     hint,
     ...(onProgress ? { onStatusLine: aptProgress(onProgress, 'apt') } : {}),
@@ -155,8 +178,9 @@ export async function aptInstallOffline(
 export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io: RunOptions, onProgress?: PackageProgress): Promise<void> {
   const hint = "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*)";
   onProgress?.('apt: update the package lists');
-  await s.run(['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
-  await s.run(
+  await aptRun(s, ['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
+  await aptRun(
+    s,
     [
       'apt-get',
       'install',

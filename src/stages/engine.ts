@@ -2,13 +2,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
 import { sha256File } from '../images/payload.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { withChroot } from '../rootfs/chroot.js';
+import { acquireLock, cacheLockFile, type HeldLock, withLock } from '../util/lock.js';
 import { cachedEngine, type EngineEntry, engineCacheKey, restoreEngine, storeEngine } from '../rootfs/engine-cache.js';
 import { stripOverlayXattrs } from '../rootfs/xattrs.js';
 import {
@@ -93,78 +94,105 @@ export const engine: Stage = {
         : undefined;
     let key: string | undefined;
     let cached: EngineEntry | undefined;
-    if (offline) {
-      const debs = (await readdir(offline)).filter((f) => f.endsWith('.deb')).sort();
-      if (debs.length === 0)
-        throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
-      task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
-      // By content: the same .debs copied elsewhere are the same install.
-      key =
-        identity &&
-        engineCacheKey({ ...identity, debs: await Promise.all(debs.map(async (d) => [d, await sha256File(join(offline, d))])) });
-      cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
-      if (!cached) {
-        ctx.facts.installedPackages = await withChroot(root, io, (s) => aptInstallOffline(s, debs, pkgs, io, onProgress), {
-          bind: [{ source: offline, target: OFFLINE_DEBS }],
+    // Builds on one cache wait for each other: the apt folders are shared (apt's own lock would fail the second
+    // build), and an install being made under a key is waited for and copied rather than made twice.
+    const lockIo = { signal: ctx.signal, onWait: onProgress };
+    let engineLock: HeldLock | undefined;
+    const lockEngine = async (k: string) => {
+      engineLock = await acquireLock(cacheLockFile(c.cacheDir, `engine-${k}`), {
+        ...lockIo,
+        what: `the cached engine install ${k.slice(0, 12)}`,
+      });
+    };
+    try {
+      if (offline) {
+        const debs = (await readdir(offline)).filter((f) => f.endsWith('.deb')).sort();
+        if (debs.length === 0)
+          throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
+        task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
+        // By content: the same .debs copied elsewhere are the same install.
+        key =
+          identity &&
+          engineCacheKey({ ...identity, debs: await Promise.all(debs.map(async (d) => [d, await sha256File(join(offline, d))])) });
+        if (key) await lockEngine(key);
+        cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
+        if (!cached) {
+          ctx.facts.installedPackages = await withChroot(root, io, (s) => aptInstallOffline(s, debs, pkgs, io, onProgress), {
+            bind: [{ source: offline, target: OFFLINE_DEBS }],
+          });
+        }
+      } else {
+        const cache = await aptCacheDirs(c.cacheDir, root, ctx.facts.architecture ?? 'amd64');
+        // The apt folders are shared by every build on this cache: one apt at a time (apt's own lock would fail).
+        const installed = await withLock(
+          cacheLockFile(c.cacheDir, 'apt'),
+          { ...lockIo, what: `the apt cache ${dirname(cache.archives)}` },
+          async () => {
+            const before = await debsIn(cache.archives);
+            const done = await withChroot(
+              root,
+              io,
+              async (s) => {
+                const resolved = await aptResolve(s, pkgs, io, onProgress);
+                key = identity && engineCacheKey({ ...identity, resolved });
+                // Held until the install is stored.
+                if (key) await lockEngine(key);
+                cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
+                if (cached) return undefined;
+                return aptInstall(s, pkgs, io, onProgress);
+              },
+              {
+                bind: [
+                  { source: cache.archives, target: APT_ARCHIVES, writable: true },
+                  { source: cache.lists, target: APT_LISTS, writable: true },
+                ],
+              },
+            );
+            const after = await debsIn(cache.archives);
+            const downloaded = [...after].filter((d) => !before.has(d)).length;
+            ctx.facts.cache.debs = { downloaded, alreadyCached: before.size };
+            task.output = `package cache ${cache.archives}: ${downloaded} .deb downloaded, ${before.size} were cached`;
+            return done;
+          },
+        );
+        if (installed) ctx.facts.installedPackages = installed;
+      }
+      if (key && cached) {
+        // The layer so far holds only what apt's list update touched: replace it with the cached install.
+        await ctx.mounts.unwind();
+        await resetLayer(ctx, 'layer');
+        await writeFile(ctx.ws.layerTouched, 'engine\n');
+        await restoreEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), ctx.signal);
+        ctx.facts.installedPackages = cached.installedPackages;
+        ctx.facts.cache.engine = { key, reused: true };
+        task.output = `engine install reused from the cache (${key.slice(0, 12)}, ${cached.tree.files} files): ${cached.installedPackages.join(' ')}`;
+        return;
+      }
+      const installedPackages = need(ctx.facts.installedPackages, 'installed packages');
+      // Roots without merged /usr keep some of these in /sbin or /bin.
+      const missing = engineBinaries[c.engine].filter(
+        (b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))),
+      );
+      if (missing.length > 0) {
+        throw new RemasterError(`${c.engine} was installed but ${missing.join(', ')} is missing from the root`, {
+          hint: 'the base release packages the engine differently; report this with the base ISO name',
         });
       }
-    } else {
-      const cache = await aptCacheDirs(c.cacheDir, root, ctx.facts.architecture ?? 'amd64');
-      const before = await debsIn(cache.archives);
-      const installed = await withChroot(
-        root,
-        io,
-        async (s) => {
-          const resolved = await aptResolve(s, pkgs, io, onProgress);
-          key = identity && engineCacheKey({ ...identity, resolved });
-          cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
-          if (cached) return undefined;
-          return aptInstall(s, pkgs, io, onProgress);
-        },
-        {
-          bind: [
-            { source: cache.archives, target: APT_ARCHIVES, writable: true },
-            { source: cache.lists, target: APT_LISTS, writable: true },
-          ],
-        },
-      );
-      if (installed) ctx.facts.installedPackages = installed;
-      const after = await debsIn(cache.archives);
-      const downloaded = [...after].filter((d) => !before.has(d)).length;
-      ctx.facts.cache.debs = { downloaded, alreadyCached: before.size };
-      task.output = `package cache ${cache.archives}: ${downloaded} .deb downloaded, ${before.size} were cached`;
-    }
-    if (key && cached) {
-      // The layer so far holds only what apt's list update touched: replace it with the cached install.
+      const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
+      const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
+      await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
       await ctx.mounts.unwind();
-      await resetLayer(ctx, 'layer');
-      await writeFile(ctx.ws.layerTouched, 'engine\n');
-      await restoreEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), ctx.signal);
-      ctx.facts.installedPackages = cached.installedPackages;
-      ctx.facts.cache.engine = { key, reused: true };
-      task.output = `engine install reused from the cache (${key.slice(0, 12)}, ${cached.tree.files} files): ${cached.installedPackages.join(' ')}`;
-      return;
+      await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
+      if (ctx.facts.mode === 'layer') await stripOverlayXattrs(need(ctx.facts.layerRoot, 'layer root'), { signal: ctx.signal });
+      if (key) {
+        task.output = 'storing the engine install in the cache';
+        await storeEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), installedPackages, ctx.signal);
+        ctx.facts.cache.engine = { key, reused: false };
+      }
+      task.output = installedPackages.join(' ');
+    } finally {
+      await engineLock?.release();
     }
-    const installedPackages = need(ctx.facts.installedPackages, 'installed packages');
-    // Roots without merged /usr keep some of these in /sbin or /bin.
-    const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))));
-    if (missing.length > 0) {
-      throw new RemasterError(`${c.engine} was installed but ${missing.join(', ')} is missing from the root`, {
-        hint: 'the base release packages the engine differently; report this with the base ISO name',
-      });
-    }
-    const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
-    const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
-    await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
-    await ctx.mounts.unwind();
-    await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
-    if (ctx.facts.mode === 'layer') await stripOverlayXattrs(need(ctx.facts.layerRoot, 'layer root'), { signal: ctx.signal });
-    if (key) {
-      task.output = 'storing the engine install in the cache';
-      await storeEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), installedPackages, ctx.signal);
-      ctx.facts.cache.engine = { key, reused: false };
-    }
-    task.output = installedPackages.join(' ');
   },
 };
 

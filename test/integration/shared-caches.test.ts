@@ -1,8 +1,9 @@
+// Two builds at once on one cache wait for each other (apt, engine install, image archives) and both succeed.
 // A second build with another output reuses the first one's compressed image archive, downloaded .debs and
 // engine install (shared caches under --cache-dir), no cache ends up in the new layer, and with
 // SOURCE_DATE_EPOCH the build that reused everything gives the same ISO, byte for byte, as the one that did not.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { test } from 'node:test';
 import type { BuildReport } from '../../src/build.js';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
+import { CLI } from '../helpers/paths.js';
 
 test('variant builds share the image archive and package caches', { timeout: 30 * 60 * 1000 }, async () => {
   const base = await fixtureIso();
@@ -89,5 +91,44 @@ test('variant builds share the image archive and package caches', { timeout: 30 
     );
     assert.deepEqual(mountsBelow(join(dir, `work${n}`)), []);
   }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('two builds started together on one cache take turns and both succeed', { timeout: 30 * 60 * 1000 }, async () => {
+  const base = await fixtureIso();
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-together-'));
+  const cacheDir = join(dir, 'cache');
+  const rootfs = join(dir, 'rootfs.tar');
+  await writeBusyboxRootfs(rootfs, { mtime: 0 });
+  const builds = [1, 2].map((n) => {
+    const log = join(dir, `build${n}.log`);
+    const args = [
+      ...['build', '--iso', base, '--out', join(dir, `together${n}.iso`), '--engine', 'podman'],
+      ...['--image', `rootfs:${rootfs}=demo/busybox:1.0`, '--verify', 'none', '--cache-dir', cacheDir],
+      ...['--json', '-q', '--log-file', log],
+    ];
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { n, log, pid: child.pid ?? 0, done, out: () => ({ stdout, stderr }) };
+  });
+  const codes = await Promise.all(builds.map((b) => b.done));
+  for (const [i, b] of builds.entries()) assert.equal(codes[i], 0, `build ${b.n}: ${b.out().stderr.slice(-3000)}`);
+  const reports = builds.map((b) => JSON.parse(b.out().stdout) as BuildReport);
+  const logs = builds.map((b) => readFileSync(b.log, 'utf8'));
+  // The apt folders were used one build at a time: one of them waited, and said for whom.
+  const waited = builds.filter((b, i) => {
+    const other = builds[1 - i];
+    return new RegExp(`waiting for the apt cache \\S+: in use by pid ${other?.pid} `).test(logs[i] ?? '');
+  });
+  assert.equal(waited.length, 1, `exactly one build waited for the other's apt:\n${logs.join('\n---\n').slice(-4000)}`);
+  // Both asked for the same install: it was made once, and the build that waited copied it.
+  const engines = reports.map((r) => r.cache?.engine?.reused).sort();
+  assert.deepEqual(engines, [false, true]);
+  assert.equal(reports[0]?.cache?.engine?.key, reports[1]?.cache?.engine?.key);
+  assert.deepEqual(mountsBelow(dir), []);
   rmSync(dir, { recursive: true, force: true });
 });
