@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // npm test: every compiled test file (unit, integration, e2e) in one node:test run, one file at a time.
 // REMASTER_TESTS=unit (or unit,integration) narrows the run for quick local loops; CI runs everything.
+// --cold (npm run test:cold) runs as a new machine would: an empty remaster cache of the run's own (the fixture
+// ISOs, apt, engine and image caches are all made again) and the project's Docker images and volumes removed
+// first (the compose test removes them when REMASTER_TEST_COLD=1). The user's own cache is never touched.
 //
 // Tests make ISOs, layers and VM evidence under os.tmpdir() (gigabytes per run). The run gets a folder of its
 // own there (TMPDIR for every test), removed after a passing run and kept after a failing one for a look;
@@ -54,10 +57,15 @@ for (const name of readdirSync(base)) {
 const runDir = mkdtempSync(join(base, PREFIX));
 // mkdtemp makes it 0700; tests that run the CLI as an unprivileged user (the root check) must reach their inputs.
 chmodSync(runDir, 0o755);
+const cold = process.argv.includes('--cold');
+const coldEnv = cold ? { REMASTER_CACHE_DIR: join(runDir, 'cold-cache'), REMASTER_TEST_COLD: '1' } : {};
+if (cold) console.error(`test: cold run: cache ${coldEnv.REMASTER_CACHE_DIR}, the project's Docker images removed first`);
+const t0 = Date.now();
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
-  env: { ...process.env, TMPDIR: runDir },
+  env: { ...process.env, TMPDIR: runDir, ...coldEnv },
 });
+console.error(`test: ${cold ? 'cold ' : ''}run took ${Math.round((Date.now() - t0) / 1000)} s`);
 const status = r.status ?? 1;
 if (status === 0) remove(runDir);
 else console.error(`test: files of this run kept in ${runDir}`);
