@@ -3,7 +3,6 @@
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BuildConfig } from './config/types.js';
-import type { Compression } from './images/manifest.js';
 import type { Stage } from './pipeline/context.js';
 import { need } from './pipeline/context.js';
 import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
@@ -13,7 +12,7 @@ import { aptDownload, packagesFor } from './rootfs/packages.js';
 import { inspect } from './stages/inspect.js';
 import { requireRoot } from './stages/preflight.js';
 import { rootfs } from './stages/rootfs.js';
-import type { Engine } from './units/render.js';
+import type { Compression, Engine } from './types.js';
 
 export interface FetchPackagesOptions {
   iso: string;

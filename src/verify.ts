@@ -1,7 +1,6 @@
 // verify(): boot an ISO under each firmware x media and compare what the guest's engine holds with what we expect.
 import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Accel, Firmware, Media } from './config/types.js';
 import { UsageError } from './errors.js';
 import { run } from './exec/run.js';
 import { normaliseRef } from './images/reference.js';
@@ -11,7 +10,7 @@ import { readSerialTail, runName, writeEvidenceIndex } from './qemu/evidence.js'
 import { VARS_COPY_NAME } from './qemu/firmware.js';
 import { type BootResult, bootAndCollect } from './qemu/launch.js';
 import { compareImages, type ExpectedImage } from './qemu/report.js';
-import type { Engine } from './units/render.js';
+import type { Accel, Engine, Firmware, Media } from './types.js';
 
 export interface ExpectedApp {
   name: string;

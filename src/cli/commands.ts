@@ -22,6 +22,7 @@ import { chooseRenderer } from '../pipeline/runner.js';
 import { evidenceIndexPaths } from '../qemu/evidence.js';
 import { storeDiskTag, verifyIso } from '../verify.js';
 import { HELP, VERSION } from './help.js';
+import { mib } from '../util/format.js';
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
@@ -476,8 +477,4 @@ async function packagesCmd(argv: string[], signal: AbortSignal): Promise<number>
 function help(verb: keyof typeof HELP): number {
   process.stdout.write(HELP[verb]);
   return ExitCode.ok;
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

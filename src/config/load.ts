@@ -3,14 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
-import type { Compression } from '../images/manifest.js';
-import type { ImageSpec } from '../images/payload.js';
-import type { RegistryAuth } from '../images/skopeo.js';
-import type { Engine } from '../units/render.js';
-import { type RunSettings, validateRun } from '../units/run-units.js';
+import { validateRun } from '../units/run-units.js';
 import { defaultCacheDir } from './paths.js';
 import { type ConfigKey, SCHEMA, STORE_DEVICE_PATTERN } from './schema.js';
-import type { Accel, BuildConfig, Firmware, Media, RootfsMode } from './types.js';
+import type { BuildConfig } from './types.js';
+import type { Accel, Compression, Engine, Firmware, ImageSpec, Media, RegistryAuth, RootfsMode, RunSettings } from '../types.js';
 
 /** The keys a config file may hold, with their documentation (from the one schema table). */
 export const CONFIG_KEYS: Record<ConfigKey, string> = Object.fromEntries(Object.entries(SCHEMA).map(([k, v]) => [k, v.doc])) as Record<

@@ -1,14 +1,6 @@
 // The build configuration: one frozen object that every stage reads.
 import type { CompressionSettings } from '../images/compress.js';
-import type { ImageSpec } from '../images/payload.js';
-import type { RegistryAuth } from '../images/skopeo.js';
-import type { Engine } from '../units/render.js';
-
-export type Firmware = 'bios' | 'uefi';
-/** How the verification VM sees the ISO: an optical drive, or the hybrid image as a USB stick. */
-export type Media = 'cdrom' | 'usb';
-export type RootfsMode = 'layer' | 'rebuild' | 'auto';
-export type Accel = 'auto' | 'kvm' | 'tcg';
+import type { Accel, Engine, Firmware, ImageSpec, Media, RegistryAuth, RootfsMode } from '../types.js';
 
 export interface BuildConfig {
   iso: string;

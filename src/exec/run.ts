@@ -2,6 +2,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { InterruptedError, ToolError } from '../errors.js';
 import { currentTrace, LineSplitter, maskSecrets } from './trace.js';
+import { indent } from '../util/format.js';
 
 export interface RunOptions {
   /** Cancels the child (SIGTERM, then SIGKILL after 5 s). */
@@ -228,11 +229,4 @@ function toText(v: unknown): string {
   if (Array.isArray(v)) return v.join('\n');
   if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
   return '';
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n');
 }

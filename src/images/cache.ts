@@ -1,12 +1,15 @@
 // Shared cache of compressed image archives: a source (by content or registry digest) compressed once with
 // given settings is reused by every later build, whatever its output or work directory.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompressionSettings } from './compress.js';
 import type { PayloadImage } from './manifest.js';
 import { cacheLockFile, withLock } from '../util/lock.js';
-import { addImage, type ImageSpec, type PayloadOptions, servedDigest, sha256File, skopeoRef } from './payload.js';
+import { addImage, type PayloadOptions, servedDigest, skopeoRef } from './payload.js';
+import type { ImageSpec } from '../types.js';
+import { linkOrCopy } from '../util/fs.js';
+import { sha256File } from '../util/hash.js';
 
 /** Bump when the archive an entry holds would differ for the same inputs (format changes). */
 const CACHE_VERSION = 1;
@@ -108,15 +111,5 @@ async function readEntry(dir: string): Promise<PayloadImage | undefined> {
     return image;
   } catch {
     return undefined;
-  }
-}
-
-/** Hard link when both sides share a filesystem (instant), copy otherwise; whatever was at `to` is replaced. */
-export async function linkOrCopy(from: string, to: string): Promise<void> {
-  await rm(to, { force: true });
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to);
   }
 }

@@ -1,5 +1,5 @@
+import type { Compression } from '../types.js';
 // Compression of image archives for the payload; the guest decompresses with the matching tool.
-import type { Compression } from './manifest.js';
 
 export interface CompressionSettings {
   kind: Compression;

@@ -1,5 +1,5 @@
 // The payload manifest: one entry per image archive with its digest, size and the ID the engine will show.
-export type Compression = 'zstd' | 'gzip' | 'xz' | 'none';
+import type { Compression } from '../types.js';
 
 export interface ImageSourceRecord {
   kind: 'docker-archive' | 'rootfs' | 'docker' | 'oci-archive' | 'oci' | 'docker-daemon';

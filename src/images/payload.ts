@@ -8,36 +8,15 @@ import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { InterruptedError, ToolError, UsageError } from '../errors.js';
 import { currentTrace, maskSecrets } from '../exec/trace.js';
-import { mib, pctText, Throttle } from '../pipeline/progress.js';
 import { type CompressionSettings, compressionExtension, compressorArgv } from './compress.js';
 import { readDockerArchive, retagDockerArchive, scanRootfsTar, writeRootfsImage } from './docker-archive.js';
 import type { PayloadImage } from './manifest.js';
 import { archiveBaseName, parseRef } from './reference.js';
-import type { RunSettings } from '../units/run-units.js';
-import { type RegistryAuth, registryHost, skopeoCopy, skopeoDigest, withAuthFile } from './skopeo.js';
-
-export type SkopeoTransport = 'docker' | 'oci-archive' | 'oci' | 'docker-daemon';
-
-export type ImageSpec = ImageSource & { run?: RunSettings | undefined };
-
-export type ImageSource =
-  | { kind: 'docker-archive'; path: string; ref?: string | undefined }
-  | {
-      kind: 'skopeo';
-      transport: SkopeoTransport;
-      /** The skopeo source as given, e.g. docker://reg:5000/app:1 or oci-archive:/x.tar */
-      source: string;
-      ref?: string | undefined;
-      tlsVerify?: boolean | undefined;
-    }
-  | {
-      kind: 'rootfs';
-      path: string;
-      ref: string;
-      cmd?: string[] | undefined;
-      entrypoint?: string[] | undefined;
-      env?: string[] | undefined;
-    };
+import type { ImageSource, ImageSpec, RegistryAuth } from '../types.js';
+import { registryHost, skopeoCopy, skopeoDigest, withAuthFile } from './skopeo.js';
+import { Throttle, pctText } from '../util/progress.js';
+import { mib } from '../util/format.js';
+import { sha256File } from '../util/hash.js';
 
 export interface PayloadOptions {
   dir: string;
@@ -109,12 +88,6 @@ async function fromSkopeo(spec: SkopeoSpec, o: PayloadOptions): Promise<PayloadI
   } finally {
     await rm(tmp, { force: true });
   }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
 }
 
 /** Normalise one source to a compressed docker-archive in o.dir. */

@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { type RunOptions, run } from '../exec/run.js';
-import { mib } from '../pipeline/progress.js';
-
-export interface RegistryAuth {
-  /** An existing auth file (containers-auth.json / docker config.json format). */
-  file?: string | undefined;
-  username?: string | undefined;
-  password?: string | undefined;
-}
+import type { RegistryAuth } from '../types.js';
+import { mib } from '../util/format.js';
 
 export interface SkopeoCopyOptions {
   /** skopeo source, e.g. docker://reg/app:1, oci-archive:/x.tar, oci:/dir:tag, docker-daemon:app:1 */

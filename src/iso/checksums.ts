@@ -1,18 +1,8 @@
 // Checksum files at the ISO root (md5sum.txt, sha256sum.txt, SHA256SUMS): update exactly the entries that changed.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import type { HashAlgo } from '../util/hash.js';
 
-export type ChecksumAlgo = 'md5' | 'sha256';
-
-export function algoOf(isoPath: string): ChecksumAlgo {
+export function algoOf(isoPath: string): HashAlgo {
   return /md5/i.test(isoPath) ? 'md5' : 'sha256';
-}
-
-export async function hashFile(path: string, algo: ChecksumAlgo): Promise<string> {
-  const h = createHash(algo);
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
 }
 
 /**

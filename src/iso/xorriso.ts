@@ -3,6 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunOptions, run } from '../exec/run.js';
+import { mib } from '../util/format.js';
+import { pctText, Throttle, type ThrottleOptions } from '../util/progress.js';
 
 export type Platform = 'BIOS' | 'UEFI' | 'PPC' | 'Mac' | string;
 
@@ -295,4 +297,28 @@ export function parseReport(text: string): IsoReport {
   report.elTorito.images = [...images.values()].sort((a, b) => a.index - b.index);
   report.systemArea.mbr = [...mbr.values()].sort((a, b) => a.index - b.index);
   return report;
+}
+
+export interface XorrisoPacifier {
+  pct: number;
+  /** 2 KiB sectors written so far. */
+  sectors: number;
+}
+
+/** xorriso's write pacifier: "xorriso : UPDATE : Writing:     116381s   67.7%   fifo 100%  buf  50%  285.4xD". */
+export function parseXorrisoPacifier(line: string): XorrisoPacifier | undefined {
+  const m = /UPDATE\s*:\s*Writing:\s+(\d+)s\s+([\d.]+)%/.exec(line);
+  if (!m) return undefined;
+  return { sectors: Number(m[1]), pct: Number(m[2]) };
+}
+
+/** onLine for xorriso: the write pacifier becomes a throttled percentage. */
+export function xorrisoProgress(emit: (text: string) => void, label: string, o: ThrottleOptions = {}): (line: string) => boolean {
+  const t = new Throttle(emit, o);
+  return (line) => {
+    const p = parseXorrisoPacifier(line);
+    if (!p) return false;
+    t.report(p.pct, `${label}: ${pctText(p.pct)} (${mib(p.sectors * 2048)})`);
+    return true;
+  };
 }

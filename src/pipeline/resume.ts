@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { canonicalJson } from '../util/hash.js';
 
 export interface StageRecord {
   stamp: string;
@@ -22,15 +23,6 @@ interface State {
 }
 
 export const RESUME_FILE = 'resume.json';
-
-/** JSON with object keys sorted, so equal inputs always hash the same. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
 
 /** Hash of a stage's inputs and the run ids of the stages it builds on (a stage that never ran counts as "none"). */
 export function stampOf(stage: string, inputs: unknown, upstream: Record<string, string | undefined>, salt: string): string {

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
-import { canonicalJson } from '../pipeline/resume.js';
+import { canonicalJson } from '../util/hash.js';
 
 /** Bumped whenever what the engine stage leaves in the layer changes shape. */
 const ENGINE_CACHE_VERSION = 1;

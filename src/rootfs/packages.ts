@@ -2,11 +2,10 @@
 
 import { ToolError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
-import { aptProgress, DpkgProgress, pctText, Throttle } from '../pipeline/progress.js';
 import { decompressorPackage } from '../images/compress.js';
-import type { Compression } from '../images/manifest.js';
-import type { Engine } from '../units/render.js';
 import type { ChrootSession } from './chroot.js';
+import type { Compression, Engine } from '../types.js';
+import { pctText, Throttle, type ThrottleOptions } from '../util/progress.js';
 
 /** Debian package names; the engine's own dependencies (containerd, runc, conmon, iptables...) follow. */
 export const enginePackages: Record<Engine, string[]> = {
@@ -211,3 +210,61 @@ export const BUILD_LEFTOVERS = [
   // would share it, and builds would differ. dbus reads /etc/machine-id (generated at boot) first.
   'var/lib/dbus/machine-id',
 ];
+
+export interface AptStatus {
+  /** dlstatus: downloading; pmstatus: unpacking and configuring (dpkg); error: pmerror. */
+  kind: 'download' | 'install' | 'error' | 'conffile';
+  pct: number;
+  /** Package name (pmstatus) or file number (dlstatus). */
+  what: string;
+  message: string;
+}
+
+/**
+ * One line of apt's status fd (-o APT::Status-Fd=N): "dlstatus:1:42.5000:Retrieving file 3 of 30",
+ * "pmstatus:zstd:20.0000:Unpacking zstd (amd64)". Each phase runs from 0 to 100 on its own.
+ */
+export function parseAptStatus(line: string): AptStatus | undefined {
+  const m = /^(dlstatus|pmstatus|pmerror|pmconffile):([^:]*):([\d.]+):(.*)$/.exec(line.trim());
+  if (!m) return undefined;
+  const kinds = { dlstatus: 'download', pmstatus: 'install', pmerror: 'error', pmconffile: 'conffile' } as const;
+  return { kind: kinds[m[1] as keyof typeof kinds], what: m[2] ?? '', pct: Number(m[3]), message: m[4] ?? '' };
+}
+
+/**
+ * Package progress of `dpkg -i --status-fd N` over a known number of packages: each package counts once
+ * when unpacked ("processing: install: pkg" / "upgrade") and once when configured ("processing: configure").
+ */
+export class DpkgProgress {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly packages: number) {}
+
+  /** Feed one status line; returns the new state when it moved. */
+  feed(line: string): { pct: number; action: string; pkg: string } | undefined {
+    const m = /^processing:\s*(install|upgrade|configure):\s*(\S+)/.exec(line.trim());
+    if (!m || this.packages <= 0) return undefined;
+    const action = m[1] === 'configure' ? 'configure' : 'unpack';
+    const pkg = m[2] ?? '';
+    const key = `${action} ${pkg}`;
+    if (this.seen.has(key)) return undefined;
+    this.seen.add(key);
+    return { pct: Math.min(100, (this.seen.size / (2 * this.packages)) * 100), action, pkg };
+  }
+}
+
+/**
+ * Progress lines for apt's status fd: download and install are separate phases with their own percentages,
+ * each throttled. Returns the function to give RunOptions.onStatusLine.
+ */
+export function aptProgress(emit: (text: string) => void, label: string, o: ThrottleOptions = {}): (line: string) => void {
+  const download = new Throttle(emit, o);
+  const install = new Throttle(emit, o);
+  return (line) => {
+    const s = parseAptStatus(line);
+    if (!s) return;
+    if (s.kind === 'download') download.report(s.pct, `${label}: download ${pctText(s.pct)} (${s.message})`);
+    else if (s.kind === 'install') install.report(s.pct, `${label}: install ${pctText(s.pct)} (${s.message})`);
+    else if (s.kind === 'error') emit(`${label}: ${s.what}: ${s.message}`);
+  };
+}

@@ -1,7 +1,7 @@
 // squashfs-tools wrappers (mksquashfs, unsquashfs) and a reader for the superblock.
 import { open } from 'node:fs/promises';
 import { type RunOptions, run } from '../exec/run.js';
-import { squashfsProgress } from '../pipeline/progress.js';
+import { pctText, Throttle, type ThrottleOptions } from '../util/progress.js';
 
 export type SquashCompression = 'gzip' | 'lzma' | 'lzo' | 'xz' | 'lz4' | 'zstd';
 
@@ -134,4 +134,31 @@ export function parseUnsquashfsStat(text: string): { compression?: string; block
   const size = /^Filesystem size ([\d.]+) bytes/m.exec(text);
   if (size?.[1]) out.bytes = Number(size[1]);
   return out;
+}
+
+export interface BarProgress {
+  done: number;
+  total: number;
+  pct: number;
+}
+
+/**
+ * squashfs-tools' progress bar, as mksquashfs (on a terminal) and unsquashfs draw it:
+ * "[=====/      ]  2096/10457  20%". done/total count blocks (mksquashfs) or blocks and inodes (unsquashfs).
+ */
+export function parseSquashfsBar(line: string): BarProgress | undefined {
+  const m = /\]\s+(\d+)\/(\d+)\s+(\d+)%\s*$/.exec(line);
+  if (!m) return undefined;
+  return { done: Number(m[1]), total: Number(m[2]), pct: Number(m[3]) };
+}
+
+/** onLine for squashfs-tools: bar lines become throttled percentages (and are swallowed); others pass. */
+export function squashfsProgress(emit: (text: string) => void, label: string, o: ThrottleOptions = {}): (line: string) => boolean {
+  const t = new Throttle(emit, o);
+  return (line) => {
+    const bar = parseSquashfsBar(line);
+    if (!bar) return false;
+    t.report(bar.pct, `${label}: ${pctText(bar.pct)} (${bar.done}/${bar.total} blocks)`);
+    return true;
+  };
 }

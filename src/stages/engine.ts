@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
-import { sha256File } from '../images/payload.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
@@ -26,6 +25,7 @@ import {
 import { engineConfigFiles } from '../units/render.js';
 import { writeRootFiles } from './payload.js';
 import { baseContentIdentity, mountRoot, resetLayer } from './rootfs.js';
+import { sha256File } from '../util/hash.js';
 
 /** The offline package folder's identity for resuming: each .deb's name, size and time. */
 async function debIdentities(dir: string): Promise<unknown> {

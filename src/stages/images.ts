@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { InterruptedError, UsageError } from '../errors.js';
 import { addImageCached } from '../images/cache.js';
 import { manifestJson, manifestTsv, type PayloadImage, type PayloadManifest } from '../images/manifest.js';
-import { describeSpec, type ImageSpec, servedDigest } from '../images/payload.js';
+import { describeSpec, servedDigest } from '../images/payload.js';
 import { normaliseRef } from '../images/reference.js';
-import type { RegistryAuth } from '../images/skopeo.js';
 import { need, type Stage } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { unitName } from '../units/run-units.js';
+import type { ImageSpec, RegistryAuth } from '../types.js';
+import { mib } from '../util/format.js';
 
 /**
  * What identifies an image source for resuming: the spec, and the file or folder it reads; for a registry or a
@@ -114,7 +115,3 @@ export const images: Stage = {
     ctx.facts.manifest = manifest;
   },
 };
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}

@@ -5,11 +5,13 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { VerificationError } from '../errors.js';
-import { algoOf, hashFile, updateChecksumText } from '../iso/checksums.js';
+import { algoOf, updateChecksumText } from '../iso/checksums.js';
 import { xorrisoExtract, xorrisoModify } from '../iso/xorriso.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
-import { mib, xorrisoProgress } from '../pipeline/progress.js';
+import { mib } from '../util/format.js';
+import { xorrisoProgress } from '../iso/xorriso.js';
+import { hashFile } from '../util/hash.js';
 
 /** Where the ISO is written before it is renamed onto --out: beside it, so the rename is atomic. */
 export function partialPath(out: string): string {
@@ -79,7 +81,7 @@ export const iso: Stage = {
       task.output = `xorriso: 100 % (${mib(bytes)})`;
       // Verification boots this very file; publish renames it onto --out only after that passed.
       ctx.facts.output = { path: partial, bytes, sha256: sha.digest('hex') };
-      task.output = `${(bytes / 1024 / 1024).toFixed(1)} MiB written beside ${out}`;
+      task.output = `${mib(bytes)} written beside ${out}`;
     } catch (e) {
       await rm(partial, { force: true });
       throw e;
@@ -101,7 +103,7 @@ export const publish: Stage = {
     await rename(o.path, out);
     ctx.facts.output = { ...o, path: out };
     await recordChecksum(out, o.sha256);
-    task.output = `${out} (${(o.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 ${o.sha256.slice(0, 16)}...)`;
+    task.output = `${out} (${mib(o.bytes)}, sha256 ${o.sha256.slice(0, 16)}...)`;
   },
 };
 

@@ -2,11 +2,11 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { linkOrCopy } from '../images/cache.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { loaderFiles, PAYLOAD_DIR, type RootFile, readyStoreFiles } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
+import { linkOrCopy } from '../util/fs.js';
 
 /** Write files into a root directory (the layer's upper dir or a full tree), creating parents 0755. */
 export async function writeRootFiles(root: string, files: readonly RootFile[]): Promise<void> {

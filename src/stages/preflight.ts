@@ -6,6 +6,7 @@ import { RemasterError, UsageError } from '../errors.js';
 import { run, toolPackages } from '../exec/run.js';
 import { which } from '../exec/which.js';
 import type { Stage } from '../pipeline/context.js';
+import { gib } from '../util/format.js';
 
 export function requiredTools(c: {
   verify: readonly string[];
@@ -100,7 +101,3 @@ export const preflight: Stage = {
     task.output = `root, tools present (${first.trim()}), ${gib((await statfs(ctx.ws.root)).bavail * (await statfs(ctx.ws.root)).bsize)} free in work dir`;
   },
 };
-
-function gib(bytes: number): string {
-  return `${(bytes / GiB).toFixed(1)} GiB`;
-}

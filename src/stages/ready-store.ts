@@ -15,6 +15,7 @@ import { sweepMounts } from '../rootfs/mounts.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
 import { READY_STORE_ISO_PATH } from '../units/render.js';
 import { baseIdentity } from './rootfs.js';
+import { mib } from '../util/format.js';
 
 const STORE_FILE = 'ready-store.squashfs';
 
@@ -101,6 +102,6 @@ export const readyStore: Stage = {
     await rename(partial, file);
     ctx.facts.isoMap.set(READY_STORE_ISO_PATH, file);
     await rm(store, { recursive: true, force: true });
-    task.output = `${manifest.images.length} image(s), ${((await stat(file)).size / 1048576).toFixed(1)} MiB at ${READY_STORE_ISO_PATH}`;
+    task.output = `${manifest.images.length} image(s), ${mib((await stat(file)).size)} at ${READY_STORE_ISO_PATH}`;
   },
 };

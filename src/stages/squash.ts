@@ -4,6 +4,7 @@ import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
 import { baseIdentity } from './rootfs.js';
+import { mib } from '../util/format.js';
 
 const LAYER_FILE = 'layer.squashfs';
 
@@ -68,7 +69,7 @@ export const squash: Stage = {
         : top.path;
     ctx.facts.layer = { isoPath, file, bytes };
     ctx.facts.isoMap.set(isoPath, file);
-    task.output = `${isoPath}: ${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+    task.output = `${isoPath}: ${mib(bytes)}`;
   },
 };
 

@@ -3,9 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { decompressorCommand } from '../images/compress.js';
-import type { Compression } from '../images/manifest.js';
-
-export type Engine = 'docker' | 'podman';
+import type { Compression, Engine } from '../types.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
 

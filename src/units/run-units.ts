@@ -1,26 +1,8 @@
 // Per-image run settings -> a systemd unit (docker, podman < 4.4) or a quadlet .container (podman >= 4.4).
 // Every value that reaches a unit file is validated here and quoted for systemd; nothing is interpolated raw.
 import { UsageError } from '../errors.js';
-import type { Engine, RootFile } from './render.js';
-
-export type RestartPolicy = 'no' | 'always' | 'on-failure';
-
-export interface RunSettings {
-  /** Container and unit name: remaster-app-<name>.service */
-  name: string;
-  command?: string[] | undefined;
-  /** "8080:80", "127.0.0.1:8080:80/tcp" */
-  ports?: string[] | undefined;
-  /** KEY=VALUE */
-  env?: string[] | undefined;
-  /** "/srv/data:/data[:ro]" */
-  volumes?: string[] | undefined;
-  restart?: RestartPolicy | undefined;
-  /** "host" shares the host's network (no port mapping needed). */
-  network?: 'host' | 'bridge' | undefined;
-  /** A TCP port inside the guest the verification report probes with an HTTP GET. */
-  checkPort?: number | undefined;
-}
+import type { Engine, RestartPolicy, RunSettings } from '../types.js';
+import type { RootFile } from './render.js';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const PORT = /^(?:(?:\d{1,3}\.){3}\d{1,3}:)?(?:\d{1,5}:)?\d{1,5}(?:\/(?:tcp|udp))?$/;

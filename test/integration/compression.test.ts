@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { compressorArgv, decompressorCommand } from '../../src/images/compress.js';
-import type { Compression } from '../../src/images/manifest.js';
 import { addImage } from '../../src/images/payload.js';
+import type { Compression } from '../../src/types.js';
 
 test('zstd, gzip, xz and none: archive sha256 recorded, guest decompressor restores the same tar', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'remaster-comp-'));

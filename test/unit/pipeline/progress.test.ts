@@ -3,17 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSkopeoLine } from '../../../src/images/skopeo.js';
-import {
-  aptProgress,
-  DpkgProgress,
-  parseAptStatus,
-  parseSquashfsBar,
-  parseXorrisoPacifier,
-  squashfsProgress,
-  Throttle,
-  xorrisoProgress,
-} from '../../../src/pipeline/progress.js';
 import { LineSplitter } from '../../../src/exec/trace.js';
+import { Throttle } from '../../../src/util/progress.js';
+import { parseSquashfsBar, squashfsProgress } from '../../../src/rootfs/squashfs.js';
+import { parseXorrisoPacifier, xorrisoProgress } from '../../../src/iso/xorriso.js';
+import { DpkgProgress, aptProgress, parseAptStatus } from '../../../src/rootfs/packages.js';
 
 /** `unsquashfs -d y -processors 1 o.sqfs` with stdout on a pipe: the bar redraws with \r, no newline. */
 const UNSQUASHFS_OUTPUT =

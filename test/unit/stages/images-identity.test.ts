@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { canonicalJson } from '../../../src/pipeline/resume.js';
 import { sourceIdentity } from '../../../src/stages/images.js';
+import { canonicalJson } from '../../../src/util/hash.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-identity-'));
 const digestFile = join(dir, 'digest');

@@ -6,7 +6,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Engine, loaderFiles } from '../../../src/units/render.js';
+import { loaderFiles } from '../../../src/units/render.js';
+import type { Engine } from '../../../src/types.js';
 
 interface World {
   rootFs: string;
