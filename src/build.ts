@@ -12,13 +12,15 @@ import { engine } from './stages/engine.js';
 import { images } from './stages/images.js';
 import { metadata } from './stages/metadata.js';
 import { inspect } from './stages/inspect.js';
-import { cleanupOutput, iso, publish } from './stages/iso.js';
+import { iso } from './stages/iso.js';
 import { payload } from './stages/payload.js';
 import { preflight } from './stages/preflight.js';
 import { readyStore } from './stages/ready-store.js';
 import { rootfs } from './stages/rootfs.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
+import { cleanupOutput } from './iso/output.js';
+import { publish } from './stages/publish.js';
 
 /** What a build leaves in its work folder besides verification evidence (removed after success unless --keep-work). */
 const WORK_PARTS = [
@@ -105,7 +107,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
       base: { iso: config.iso, flavor: f.base?.flavor, bytes: f.base?.bytes },
       output: ok ? f.output : undefined,
       engine: config.engine,
-      mode: f.mode,
+      mode: f.root?.mode,
       layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
       packages: f.installedPackages,
       images: f.manifest,

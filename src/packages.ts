@@ -38,7 +38,7 @@ const fetchDebs: Stage = {
   async run(ctx, task) {
     const c = ctx.config;
     const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
-    const root = ctx.ws.merged;
+    const root = need(ctx.facts.root, 'root layer').merged;
     await withChroot(root, { signal: ctx.signal }, (s) =>
       aptDownload(s, pkgs, { signal: ctx.signal }, (line) => {
         task.output = line;

@@ -74,3 +74,13 @@ export type ImageSource =
 
 /** One image to preload: its source, and how to run it at boot if at all. */
 export type ImageSpec = ImageSource & { run?: RunSettings | undefined };
+
+/** A file (or symlink) rendered for the new root: where it goes, its mode, its text. */
+export interface RootFile {
+  /** Path relative to the root filesystem. */
+  path: string;
+  mode: number;
+  content?: string;
+  /** Make a symlink to this target instead of a file. */
+  symlink?: string;
+}

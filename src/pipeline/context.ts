@@ -2,6 +2,7 @@
 import type { BuildConfig } from '../config/types.js';
 import type { PayloadManifest } from '../images/manifest.js';
 import type { InspectResult } from '../iso/inspect.js';
+import type { RootLayer } from '../rootfs/layer.js';
 import type { MountStack } from '../rootfs/mounts.js';
 import type { ResumeStore } from './resume.js';
 import type { Workspace } from './workspace.js';
@@ -52,11 +53,8 @@ export interface Facts {
   layer?: { isoPath: string; file: string; bytes: number };
   /** Files written into the ISO: ISO path -> host file. */
   isoMap: Map<string, string>;
-  mode?: 'layer' | 'rebuild';
-  /** The directory that becomes the new squashfs: the overlay upper (layer) or the whole tree (rebuild). */
-  layerRoot?: string;
-  /** The rootfs stage made the layer afresh in this run (rather than keeping the last run's). */
-  freshLayer?: boolean;
+  /** The root being changed (opened by the rootfs stage): its mode, folders, mounts and base identity. */
+  root?: RootLayer;
   installedPackages?: string[];
   output?: { path: string; bytes: number; sha256: string };
   verify: VerifyOutcome[];

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { canonicalJson } from '../util/hash.js';
+import { type BuildContext, need } from './context.js';
 
 export interface StageRecord {
   stamp: string;
@@ -111,4 +112,10 @@ export class ResumeStore {
     await writeFile(tmp, `${JSON.stringify(this.state, null, 2)}\n`);
     await rename(tmp, this.file);
   }
+}
+
+/** What identifies the base for resuming: the file itself and the root layers read from it. */
+export async function baseIdentity(ctx: Pick<BuildContext, 'config' | 'facts'>): Promise<unknown> {
+  const base = need(ctx.facts.base, 'base ISO');
+  return { file: await fileIdentity(ctx.config.iso), volumeUuid: base.volumeUuid, rootfs: base.rootfs };
 }

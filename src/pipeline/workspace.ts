@@ -21,23 +21,6 @@ export class Workspace {
     return join(this.root, ...parts);
   }
 
-  /** Mount points */
-  lowerMount(i: number) {
-    return this.path('mnt', `lower${i}`);
-  }
-  get upper() {
-    return this.path('layer', 'upper');
-  }
-  get overlayWork() {
-    return this.path('layer', 'work');
-  }
-  get merged() {
-    return this.path('mnt', 'root');
-  }
-  /** Present once a stage changed the layer since it was made: a kept layer is then no longer pristine. */
-  get layerTouched() {
-    return this.path('layer.touched');
-  }
   get payload() {
     return this.path('payload');
   }

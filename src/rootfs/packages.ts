@@ -1,4 +1,8 @@
-// Engine packages: what to install for each engine, and apt in a chroot.
+// Engine packages: what to install for each engine; apt and dpkg in a chroot (their progress, the shared caches, the
+// leftovers an install must not leave in the layer).
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { ToolError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
@@ -267,4 +271,48 @@ export function aptProgress(emit: (text: string) => void, label: string, o: Thro
     else if (s.kind === 'install') install.report(s.pct, `${label}: install ${pctText(s.pct)} (${s.message})`);
     else if (s.kind === 'error') emit(`${label}: ${s.what}: ${s.message}`);
   };
+}
+
+/**
+ * The shared apt caches under cacheDir/apt: one folder of .debs (apt checks each against the package lists'
+ * hashes before use, so bases of different releases can share it) and package lists per set of sources.
+ */
+export async function aptCacheDirs(cacheDir: string, root: string, arch: string): Promise<{ archives: string; lists: string }> {
+  const etc = join(root, 'etc', 'apt');
+  let sources = await readFile(join(etc, 'sources.list'), 'utf8').catch(() => '');
+  const d = join(etc, 'sources.list.d');
+  for (const f of (await readdir(d).catch(() => [] as string[])).sort())
+    sources += `\n# ${f}\n${await readFile(join(d, f), 'utf8').catch(() => '')}`;
+  const key = createHash('sha256').update(`${arch}\n${sources}`).digest('hex').slice(0, 16);
+  const archives = join(cacheDir, 'apt', 'archives');
+  const lists = join(cacheDir, 'apt', `lists-${key}`);
+  await mkdir(join(archives, 'partial'), { recursive: true });
+  await mkdir(join(lists, 'partial'), { recursive: true });
+  return { archives, lists };
+}
+
+export async function debsIn(dir: string): Promise<Set<string>> {
+  return new Set((await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.deb')));
+}
+
+/**
+ * Remove apt lists, caches and temp files the install left. In layer mode this acts on the upper directory
+ * only, so the base's own files at those paths show through unchanged (whiteouts included are dropped).
+ */
+export async function dropLeftovers(root: string, wholeDirs: boolean): Promise<void> {
+  for (const rel of BUILD_LEFTOVERS) {
+    const dir = join(root, rel);
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st) continue;
+    if (wholeDirs || !st.isDirectory()) {
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const e of entries) {
+      if (rel === 'var/lib/apt/lists' && (e === 'partial' || e === 'lock')) continue;
+      if (rel === 'var/cache/apt' && e === 'archives') continue;
+      await rm(join(dir, e), { recursive: true, force: true });
+    }
+  }
 }

@@ -1,7 +1,6 @@
 // Engine: install docker or podman (and the decompressor) into the root in a chroot; nothing is started.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
@@ -14,18 +13,19 @@ import { stripOverlayXattrs } from '../rootfs/xattrs.js';
 import {
   APT_ARCHIVES,
   APT_LISTS,
+  aptCacheDirs,
   aptInstall,
   aptInstallOffline,
   aptResolve,
-  BUILD_LEFTOVERS,
+  debsIn,
+  dropLeftovers,
   engineBinaries,
   OFFLINE_DEBS,
   packagesFor,
 } from '../rootfs/packages.js';
 import { engineConfigFiles } from '../units/render.js';
-import { writeRootFiles } from './payload.js';
-import { baseContentIdentity, mountRoot, resetLayer } from './rootfs.js';
 import { sha256File } from '../util/hash.js';
+import { writeRootFiles } from '../rootfs/files.js';
 
 /** The offline package folder's identity for resuming: each .deb's name, size and time. */
 async function debIdentities(dir: string): Promise<unknown> {
@@ -59,24 +59,23 @@ export const engine: Stage = {
   },
   async run(ctx, task) {
     const c = ctx.config;
-    const root = ctx.ws.merged;
-    const mode = need(ctx.facts.mode, 'rootfs mode');
-    // A layer kept from an earlier run holds that run's engine and payload (or half of them): start clean.
-    if (!ctx.facts.freshLayer) {
-      task.output = 'the kept layer holds an earlier install: starting from a new one';
-      await ctx.mounts.unwind();
-      await resetLayer(ctx, mode, task);
-    }
-    // A kept layer is not mounted (mounts never outlive a run).
-    if (ctx.mounts.active.length === 0) await mountRoot(ctx, mode);
-    await writeFile(ctx.ws.layerTouched, 'engine\n');
-    ctx.facts.freshLayer = false;
-    const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
-    task.title = `Install the container engine (${pkgs.join(' ')})`;
+    const layer = need(ctx.facts.root, 'root layer');
+    const root = layer.merged;
+    const mode = layer.mode;
     // apt's and dpkg's own lines show with --verbose; their status fd gives the percentages.
     const onProgress = (line: string) => {
       task.output = line;
     };
+    // A layer kept from an earlier run holds that run's engine and payload (or half of them): start clean.
+    if (!layer.isPristine()) {
+      onProgress('the kept layer holds an earlier install: starting from a new one');
+      await layer.reset(onProgress);
+    }
+    // A kept layer is not mounted (mounts never outlive a run).
+    if (!layer.mounted) await layer.mount();
+    await layer.touch('engine');
+    const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
+    task.title = `Install the container engine (${pkgs.join(' ')})`;
     const offline = c.packagesDir;
     // SOURCE_DATE_EPOCH reaches the package scripts in the root (scripts/in-root passes nothing else of ours).
     const io = { signal: ctx.signal, env: { SOURCE_DATE_EPOCH: c.sourceDateEpoch?.toString() } };
@@ -84,7 +83,7 @@ export const engine: Stage = {
     const identity =
       mode === 'layer' && c.engineCache
         ? {
-            base: await baseContentIdentity(ctx),
+            base: await layer.contentIdentity(),
             arch: ctx.facts.architecture,
             engine: c.engine,
             pkgs,
@@ -159,10 +158,9 @@ export const engine: Stage = {
       }
       if (key && cached) {
         // The layer so far holds only what apt's list update touched: replace it with the cached install.
-        await ctx.mounts.unwind();
-        await resetLayer(ctx, 'layer');
-        await writeFile(ctx.ws.layerTouched, 'engine\n');
-        await restoreEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), ctx.signal);
+        await layer.reset();
+        await layer.touch('engine');
+        await restoreEngine(c.cacheDir, key, layer.root, ctx.signal);
         ctx.facts.installedPackages = cached.installedPackages;
         ctx.facts.cache.engine = { key, reused: true };
         task.output = `engine install reused from the cache (${key.slice(0, 12)}, ${cached.tree.files} files): ${cached.installedPackages.join(' ')}`;
@@ -181,12 +179,12 @@ export const engine: Stage = {
       const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
       const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
       await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
-      await ctx.mounts.unwind();
-      await dropLeftovers(need(ctx.facts.layerRoot, 'layer root'), ctx.facts.mode === 'layer');
-      if (ctx.facts.mode === 'layer') await stripOverlayXattrs(need(ctx.facts.layerRoot, 'layer root'), { signal: ctx.signal });
+      await layer.unmount();
+      await dropLeftovers(layer.root, mode === 'layer');
+      if (mode === 'layer') await stripOverlayXattrs(layer.root, { signal: ctx.signal });
       if (key) {
         task.output = 'storing the engine install in the cache';
-        await storeEngine(c.cacheDir, key, need(ctx.facts.layerRoot, 'layer root'), installedPackages, ctx.signal);
+        await storeEngine(c.cacheDir, key, layer.root, installedPackages, ctx.signal);
         ctx.facts.cache.engine = { key, reused: false };
       }
       task.output = installedPackages.join(' ');
@@ -195,47 +193,3 @@ export const engine: Stage = {
     }
   },
 };
-
-/**
- * The shared apt caches under cacheDir/apt: one folder of .debs (apt checks each against the package lists'
- * hashes before use, so bases of different releases can share it) and package lists per set of sources.
- */
-export async function aptCacheDirs(cacheDir: string, root: string, arch: string): Promise<{ archives: string; lists: string }> {
-  const etc = join(root, 'etc', 'apt');
-  let sources = await readFile(join(etc, 'sources.list'), 'utf8').catch(() => '');
-  const d = join(etc, 'sources.list.d');
-  for (const f of (await readdir(d).catch(() => [] as string[])).sort())
-    sources += `\n# ${f}\n${await readFile(join(d, f), 'utf8').catch(() => '')}`;
-  const key = createHash('sha256').update(`${arch}\n${sources}`).digest('hex').slice(0, 16);
-  const archives = join(cacheDir, 'apt', 'archives');
-  const lists = join(cacheDir, 'apt', `lists-${key}`);
-  await mkdir(join(archives, 'partial'), { recursive: true });
-  await mkdir(join(lists, 'partial'), { recursive: true });
-  return { archives, lists };
-}
-
-async function debsIn(dir: string): Promise<Set<string>> {
-  return new Set((await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.deb')));
-}
-
-/**
- * Remove apt lists, caches and temp files the install left. In layer mode this acts on the upper directory
- * only, so the base's own files at those paths show through unchanged (whiteouts included are dropped).
- */
-export async function dropLeftovers(root: string, wholeDirs: boolean): Promise<void> {
-  for (const rel of BUILD_LEFTOVERS) {
-    const dir = join(root, rel);
-    const st = await lstat(dir).catch(() => undefined);
-    if (!st) continue;
-    if (wholeDirs || !st.isDirectory()) {
-      await rm(dir, { recursive: true, force: true });
-      continue;
-    }
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    for (const e of entries) {
-      if (rel === 'var/lib/apt/lists' && (e === 'partial' || e === 'lock')) continue;
-      if (rel === 'var/cache/apt' && e === 'archives') continue;
-      await rm(join(dir, e), { recursive: true, force: true });
-    }
-  }
-}

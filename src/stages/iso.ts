@@ -1,10 +1,9 @@
 // ISO: map the new files into a copy of the base with xorriso, replaying its boot setup; atomic output.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { VerificationError } from '../errors.js';
 import { algoOf, updateChecksumText } from '../iso/checksums.js';
 import { xorrisoExtract, xorrisoModify } from '../iso/xorriso.js';
 import type { Stage } from '../pipeline/context.js';
@@ -12,12 +11,7 @@ import { need } from '../pipeline/context.js';
 import { mib } from '../util/format.js';
 import { xorrisoProgress } from '../iso/xorriso.js';
 import { hashFile } from '../util/hash.js';
-
-/** Where the ISO is written before it is renamed onto --out: beside it, so the rename is atomic. */
-export function partialPath(out: string): string {
-  const abs = resolve(out);
-  return join(dirname(abs), `.${basename(abs)}.remaster-partial`);
-}
+import { partialPath } from '../iso/output.js';
 
 export const iso: Stage = {
   title: 'Write the ISO (xorriso, boot setup replayed)',
@@ -30,7 +24,7 @@ export const iso: Stage = {
     const map = ctx.facts.isoMap;
 
     // live-boot reads filesystem.module, when present, instead of sorting: name our layer last in it.
-    if (ctx.facts.mode === 'layer' && base.moduleFile) {
+    if (ctx.facts.root?.mode === 'layer' && base.moduleFile) {
       const local = join(files, 'filesystem.module');
       await xorrisoExtract(base.iso, [{ from: base.moduleFile, to: local }], { signal: ctx.signal });
       const names = (await readFile(local, 'utf8')).split(/\s+/).filter(Boolean);
@@ -88,51 +82,3 @@ export const iso: Stage = {
     }
   },
 };
-
-/** Where an ISO that failed verification is kept for inspection: never at --out. */
-export function unverifiedPath(out: string): string {
-  return `${resolve(out)}.unverified`;
-}
-
-/** Publish: rename the verified file onto --out (atomic: same folder). */
-export const publish: Stage = {
-  title: 'Publish the ISO',
-  async run(ctx, task) {
-    const o = need(ctx.facts.output, 'output ISO');
-    const out = resolve(ctx.config.out);
-    await rename(o.path, out);
-    ctx.facts.output = { ...o, path: out };
-    await recordChecksum(out, o.sha256);
-    task.output = `${out} (${mib(o.bytes)}, sha256 ${o.sha256.slice(0, 16)}...)`;
-  },
-};
-
-/** After a failed run: no partial file stays beside --out; an ISO that failed verification is kept aside. */
-export async function cleanupOutput(out: string, error: unknown): Promise<string | undefined> {
-  const partial = partialPath(out);
-  if (error instanceof VerificationError) {
-    const aside = unverifiedPath(out);
-    try {
-      await rename(partial, aside);
-      return aside;
-    } catch {
-      return undefined;
-    }
-  }
-  await rm(partial, { force: true });
-  return undefined;
-}
-
-/** SHA256SUMS beside the ISO (sha256sum -c format): one line per ISO name, replaced when rebuilt. */
-export function updateSha256Sums(text: string, name: string, sha256: string): string {
-  const lines = text.split('\n').filter((l) => l.trim() && l.replace(/^[0-9a-f]{64}\s+\*?/, '') !== name);
-  return `${[...lines, `${sha256}  ${name}`].sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join('\n')}\n`;
-}
-
-async function recordChecksum(out: string, sha256: string): Promise<void> {
-  const file = join(dirname(out), 'SHA256SUMS');
-  const before = await readFile(file, 'utf8').catch(() => '');
-  const tmp = `${file}.remaster-partial`;
-  await writeFile(tmp, updateSha256Sums(before, basename(out), sha256));
-  await rename(tmp, file);
-}

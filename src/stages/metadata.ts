@@ -9,7 +9,6 @@ import { editGrubCfg, editIsolinuxCfg, isGrubMenu, type MenuEdit } from '../iso/
 import { readIsoTexts } from '../iso/xorriso.js';
 import type { BuildContext, Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
-import { mountBaseLayers } from './rootfs.js';
 
 const TOP_ISOLINUX = /\/(isolinux|syslinux)\.cfg$/;
 
@@ -30,9 +29,9 @@ export const metadata: Stage = {
 
     // Manifest and size describe the root as booted: dpkg-query and du on the merged tree, as live-build and
     // livecd-rootfs compute them.
-    const targets = metadataTargets(base, layer.isoPath, ctx.facts.mode ?? 'layer');
+    const targets = metadataTargets(base, layer.isoPath, need(ctx.facts.root, 'root layer').mode);
     if (targets.length > 0) {
-      const root = await finalRootView(ctx);
+      const root = await need(ctx.facts.root, 'root layer').finalView();
       const q = await run('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '--showformat=${Package}\\t${Version}\\n'], {
         signal: ctx.signal,
       });
@@ -79,20 +78,6 @@ export const metadata: Stage = {
   },
 };
 
-/**
- * The root as the live system will see it, read-only: the rebuilt tree, or (layer mode) the base layers with the
- * new upper stacked on top as one more lower layer (its whiteouts hide what they hide at boot).
- */
-async function finalRootView(ctx: BuildContext): Promise<string> {
-  const root = need(ctx.facts.layerRoot, 'layer root');
-  if (ctx.facts.mode !== 'layer') return root;
-  const lowers = [root, ...(await mountBaseLayers(ctx))];
-  const view = ctx.ws.path('mnt', 'final');
-  await mkdir(view, { recursive: true });
-  await ctx.mounts.mount({ source: 'remaster', target: view, type: 'overlay', options: ['ro', `lowerdir=${lowers.join(':')}`] });
-  return view;
-}
-
 /** Files describing the root that this base carries (or, for a casper layer, that sit beside each layer). */
 export function metadataTargets(
   base: { flavor: string; liveDir: string; files: { path: string }[]; casper?: { layered: boolean } | undefined },
@@ -117,7 +102,7 @@ function menuEdit(ctx: BuildContext): MenuEdit | undefined {
   if (b.serialConsole) e.serial = true;
   if (b.menuTitle !== undefined) e.title = b.menuTitle;
   if (b.menuTimeout !== undefined) e.timeoutSeconds = b.menuTimeout;
-  if (base.casper?.layered && ctx.facts.mode === 'layer') {
+  if (base.casper?.layered && ctx.facts.root?.mode === 'layer') {
     const top = base.rootfs.at(-1);
     if (!top) throw new Error('internal: no casper layer');
     e.layerfs = {

@@ -1,23 +1,13 @@
 // Payload: put the image archives, the manifest and the rendered loader units into the new layer.
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
-import { loaderFiles, PAYLOAD_DIR, type RootFile, readyStoreFiles } from '../units/render.js';
+import { loaderFiles, PAYLOAD_DIR, readyStoreFiles } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 import { linkOrCopy } from '../util/fs.js';
-
-/** Write files into a root directory (the layer's upper dir or a full tree), creating parents 0755. */
-export async function writeRootFiles(root: string, files: readonly RootFile[]): Promise<void> {
-  for (const f of files) {
-    const target = join(root, f.path);
-    await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-    await rm(target, { force: true });
-    if (f.symlink !== undefined) await symlink(f.symlink, target);
-    else await writeFile(target, f.content ?? '', { mode: f.mode });
-  }
-}
+import { writeRootFiles } from '../rootfs/files.js';
 
 /** Where the payload stage lists what it puts into the layer, so a rerun can take exactly that out again. */
 const WRITTEN = 'payload-written.json';
@@ -57,13 +47,14 @@ export const payload: Stage = {
     restore: () => {},
   },
   async run(ctx, task) {
-    const root = need(ctx.facts.layerRoot, 'layer root');
+    const layer = need(ctx.facts.root, 'root layer');
+    const root = layer.root;
     const manifest = need(ctx.facts.manifest, 'image manifest');
     // The layer is written directly (an overlay's upper directory must not change under a mount).
-    await ctx.mounts.unwind();
+    await layer.unmount();
     const listFile = ctx.ws.path(WRITTEN);
     await removeWritten(root, listFile);
-    await writeFile(ctx.ws.layerTouched, 'payload\n');
+    await layer.touch('payload');
     const ready = ctx.config.podmanStore === 'ready';
     const rel = PAYLOAD_DIR.slice(1);
     // With a ready store the images are on the medium already: the loader finds them present and loads nothing.

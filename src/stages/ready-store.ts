@@ -14,8 +14,8 @@ import { need } from '../pipeline/context.js';
 import { sweepMounts } from '../rootfs/mounts.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
 import { READY_STORE_ISO_PATH } from '../units/render.js';
-import { baseIdentity } from './rootfs.js';
 import { mib } from '../util/format.js';
+import { baseIdentity } from '../pipeline/resume.js';
 
 const STORE_FILE = 'ready-store.squashfs';
 

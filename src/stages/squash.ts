@@ -3,8 +3,8 @@ import { rename, rm, stat } from 'node:fs/promises';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
-import { baseIdentity } from './rootfs.js';
 import { mib } from '../util/format.js';
+import { baseIdentity } from '../pipeline/resume.js';
 
 const LAYER_FILE = 'layer.squashfs';
 
@@ -15,7 +15,7 @@ export const squash: Stage = {
     after: ['rootfs', 'engine', 'payload'],
     inputs: async (ctx) => ({
       base: await baseIdentity(ctx),
-      mode: ctx.facts.mode,
+      mode: ctx.facts.root?.mode,
       level: ctx.config.squashfsLevel,
       sourceDateEpoch: ctx.config.sourceDateEpoch,
     }),
@@ -32,7 +32,8 @@ export const squash: Stage = {
   },
   async run(ctx, task) {
     const base = need(ctx.facts.base, 'base ISO');
-    const root = need(ctx.facts.layerRoot, 'layer root');
+    const layerRoot = need(ctx.facts.root, 'root layer');
+    const root = layerRoot.root;
     const top = base.rootfs[base.rootfs.length - 1];
     if (!top) throw new Error('internal: base has no root layer');
     const file = ctx.ws.path(LAYER_FILE);
@@ -40,8 +41,8 @@ export const squash: Stage = {
     const partial = `${file}.partial`;
     await rm(file, { force: true });
     await rm(partial, { force: true });
-    const level = squashLevel(top.compression, ctx.facts.mode ?? 'layer', ctx.config.squashfsLevel);
-    task.title = `Write the ${ctx.facts.mode === 'layer' ? 'new layer' : 'rebuilt root'} (squashfs, ${top.compression}${level ? ` level ${level}` : ''}, ${top.blockSize / 1024} KiB blocks)`;
+    const level = squashLevel(top.compression, layerRoot.mode, ctx.config.squashfsLevel);
+    task.title = `Write the ${layerRoot.mode === 'layer' ? 'new layer' : 'rebuilt root'} (squashfs, ${top.compression}${level ? ` level ${level}` : ''}, ${top.blockSize / 1024} KiB blocks)`;
     await mksquashfs(
       {
         source: root,
@@ -59,7 +60,7 @@ export const squash: Stage = {
     await rename(partial, file);
     const bytes = (await stat(file)).size;
     const isoPath =
-      ctx.facts.mode === 'layer'
+      layerRoot.mode === 'layer'
         ? base.casper?.layered
           ? casperLayerIsoPath(top.path)
           : layerIsoPath(

@@ -4,7 +4,7 @@ import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { evidenceIndexPaths } from '../qemu/evidence.js';
 import { failureSummary, verifyIso } from '../verify.js';
-import { unverifiedPath } from './iso.js';
+import { unverifiedPath } from '../iso/output.js';
 
 export const verify: Stage = {
   title: 'Boot the ISO in QEMU and check the images from inside',

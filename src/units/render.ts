@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { decompressorCommand } from '../images/compress.js';
-import type { Compression, Engine } from '../types.js';
+import type { Compression, Engine, RootFile } from '../types.js';
 
 export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/', import.meta.url));
 
@@ -30,15 +30,6 @@ export function render(text: string, values: Readonly<Record<string, string>>, n
   const unused = Object.keys(values).filter((k) => !used.has(k));
   if (unused.length > 0) throw new Error(`${name}: values never used: ${unused.join(', ')}`);
   return out;
-}
-
-export interface RootFile {
-  /** Path relative to the root filesystem. */
-  path: string;
-  mode: number;
-  content?: string;
-  /** Make a symlink to this target instead of a file. */
-  symlink?: string;
 }
 
 export interface LoaderSettings {

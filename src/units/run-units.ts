@@ -1,8 +1,7 @@
 // Per-image run settings -> a systemd unit (docker, podman < 4.4) or a quadlet .container (podman >= 4.4).
 // Every value that reaches a unit file is validated here and quoted for systemd; nothing is interpolated raw.
 import { UsageError } from '../errors.js';
-import type { Engine, RestartPolicy, RunSettings } from '../types.js';
-import type { RootFile } from './render.js';
+import type { Engine, RestartPolicy, RootFile, RunSettings } from '../types.js';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const PORT = /^(?:(?:\d{1,3}\.){3}\d{1,3}:)?(?:\d{1,5}:)?\d{1,5}(?:\/(?:tcp|udp))?$/;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeMountPath, mountArgs, mountsUnder, parseMountinfo } from '../../../src/rootfs/mounts.js';
-import { overlayOptions, squashfsInIsoOptions } from '../../../src/stages/rootfs.js';
 
 const MOUNTINFO = `22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw
 90 22 7:0 / /w/mnt/lower0 ro,noatime - squashfs /dev/loop0 ro
@@ -42,20 +41,4 @@ test('mountArgs', () => {
     '/t',
   ]);
   assert.deepEqual(mountArgs({ source: '/dev', target: '/r/dev', bind: true }), ['--bind', '/dev', '/r/dev']);
-});
-
-test('a squashfs inside an ISO is mounted by offset and size, no iso9660 needed', () => {
-  assert.deepEqual(squashfsInIsoOptions({ lba: 1407, bytes: 190615552 }), ['loop', 'ro', 'offset=2881536', 'sizelimit=190615552']);
-});
-
-test('overlay options keep the upper self-contained (no redirects, no metacopy)', () => {
-  assert.deepEqual(overlayOptions(['/top', '/bottom'], '/u', '/w'), [
-    'lowerdir=/top:/bottom',
-    'upperdir=/u',
-    'workdir=/w',
-    'redirect_dir=off',
-    'index=off',
-    'metacopy=off',
-    'xino=off',
-  ]);
 });

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { partialPath, unverifiedPath, updateSha256Sums } from '../../../src/stages/iso.js';
 import { requiredTools, xorrisoVersionOk } from '../../../src/stages/preflight.js';
 import { chooseMode } from '../../../src/stages/rootfs.js';
 import { layerIsoPath } from '../../../src/stages/squash.js';
+import { partialPath, unverifiedPath, updateSha256Sums } from '../../../src/iso/output.js';
 
 test('the new layer sorts after every base layer (live-boot stacks in sorted order)', () => {
   assert.equal(layerIsoPath('/live', ['/live/filesystem.squashfs']), '/live/remaster.squashfs');
