@@ -1,26 +1,29 @@
-// build(): the whole pipeline as a library call; the stage list is the program's table of contents.
+// The programs as library calls: build() and fetchPackages(). Each stage list is its program's table of contents.
 import { rm } from 'node:fs/promises';
-import type { BuildConfig } from './config/types.js';
-import { requireRoot } from './stages/preflight.js';
+import { join } from 'node:path';
+import { type BuildConfig, toBuildConfig } from './config/load.js';
 import type { PayloadManifest } from './images/manifest.js';
-import type { CacheFacts, StageTiming, VerifyOutcome } from './pipeline/context.js';
-import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
+import { cleanupOutput } from './iso/output.js';
+import type { CacheFacts, StageTiming } from './pipeline/context.js';
 import { RESUME_FILE, ResumeStore } from './pipeline/resume.js';
+import { newContext, type RendererChoice, runStages } from './pipeline/runner.js';
 import { pruneStaleWorkspaces, Workspace } from './pipeline/workspace.js';
-import { VERSION } from './cli/help.js';
 import { engine } from './stages/engine.js';
+import { fetchDebs } from './stages/fetch-debs.js';
 import { images } from './stages/images.js';
-import { metadata } from './stages/metadata.js';
 import { inspect } from './stages/inspect.js';
 import { iso } from './stages/iso.js';
+import { metadata } from './stages/metadata.js';
 import { payload } from './stages/payload.js';
-import { preflight } from './stages/preflight.js';
+import { preflight, requireRoot } from './stages/preflight.js';
+import { publish } from './stages/publish.js';
 import { readyStore } from './stages/ready-store.js';
 import { rootfs } from './stages/rootfs.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
-import { cleanupOutput } from './iso/output.js';
-import { publish } from './stages/publish.js';
+import type { Compression, Engine } from './types.js';
+import { VERSION } from './util/version.js';
+import type { VerifyOutcome } from './verify/verdict.js';
 
 /** What a build leaves in its work folder besides verification evidence (removed after success unless --keep-work). */
 const WORK_PARTS = [
@@ -137,4 +140,57 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
     }
   }
   return report(ctx.facts.verify.every((v) => v.ok));
+}
+
+// --- remaster packages fetch -------------------------------------------------------------------------------------
+
+export interface FetchPackagesOptions {
+  iso: string;
+  engine: Engine;
+  outDir: string;
+  compression?: Compression;
+  extraPackages?: string[];
+  cacheDir: string;
+  renderer?: RendererChoice;
+  signal?: AbortSignal;
+  /** Also show each external command line and the tools' own output. */
+  verbose?: boolean;
+}
+
+export interface FetchPackagesResult {
+  dir: string;
+  debs: string[];
+  architecture: string;
+}
+
+/** The stages of `remaster packages fetch`: open the base's root, download into it, copy out. */
+export const fetchStages = [inspect, rootfs, fetchDebs] as const;
+
+export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPackagesResult> {
+  requireRoot('remaster packages fetch');
+  // A build config without images: only the stages that open the root run.
+  const config = toBuildConfig(
+    {
+      iso: o.iso,
+      out: o.outDir,
+      engine: o.engine,
+      compression: o.compression,
+      extraPackages: o.extraPackages,
+      cacheDir: o.cacheDir,
+      rootfsMode: 'layer',
+      verify: 'none',
+      resume: false,
+    },
+    process.env,
+    { waive: ['images'] },
+  );
+  const ws = new Workspace(join(o.cacheDir, 'work', 'packages-fetch'));
+  const ctx = newContext(config, ws, o.signal ?? new AbortController().signal);
+  await ws.open();
+  try {
+    await runStages(ctx, fetchStages, { renderer: o.renderer ?? 'plain', signal: ctx.signal, verbose: o.verbose });
+  } finally {
+    await ws.remove();
+  }
+  return { dir: config.out, debs: ctx.facts.installedPackages ?? [], architecture: ctx.facts.architecture ?? 'amd64' };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // argv -> config -> pipeline -> exit code: the only place that prints or exits.
 import { ExitCode, isRemasterError, type RemasterError } from '../errors.js';
-import { main } from './commands.js';
+import { main } from './commands/index.js';
 
 const controller = new AbortController();
 let firstSignalAt = 0;

@@ -1,26 +1,16 @@
-// User defaults kept by conf (~/.config/remaster/config.json): cache dir, default engine, verify firmware,
-// accelerator. Precedence: flags > config file > these > built-in defaults.
+// User defaults kept by conf (~/.config/remaster/config.json) for the settings the table marks `userDefault`
+// (cache dir, engine, verify firmware, accelerator). Precedence: flags > config file > these > built-in defaults.
 import Conf from 'conf';
 import { UsageError } from '../errors.js';
-import { FIRMWARE_VALUES } from './schema.js';
+import { parseSetting, type RawConfig } from './load.js';
+import { SETTINGS, type Setting } from './settings.js';
 
-export interface UserDefaults {
-  cacheDir?: string;
-  engine?: 'docker' | 'podman';
-  verify?: string;
-  accel?: 'auto' | 'kvm' | 'tcg';
+export type UserDefaults = Record<string, string>;
+
+/** The settings a user default may be kept for. */
+export function userSettings(table: readonly Setting[] = SETTINGS): Setting[] {
+  return table.filter((s) => s.userDefault);
 }
-
-export const USER_KEYS: Record<keyof UserDefaults, { doc: string; check: (v: string) => boolean; expected: string }> = {
-  cacheDir: { doc: 'cache directory', check: (v) => v.startsWith('/'), expected: 'an absolute path' },
-  engine: { doc: 'default --engine', check: (v) => v === 'docker' || v === 'podman', expected: 'docker or podman' },
-  verify: {
-    doc: 'default --verify',
-    check: (v) => v.split(',').every((f) => (FIRMWARE_VALUES as readonly string[]).includes(f)),
-    expected: 'none, bios, uefi, all or a comma list',
-  },
-  accel: { doc: 'default --accel', check: (v) => ['auto', 'kvm', 'tcg'].includes(v), expected: 'auto, kvm or tcg' },
-};
 
 /** The store; REMASTER_CONFIG_DIR moves it (tests, CI). */
 export function userStore(env: NodeJS.ProcessEnv = process.env): Conf<UserDefaults> {
@@ -32,25 +22,36 @@ export function userStore(env: NodeJS.ProcessEnv = process.env): Conf<UserDefaul
   });
 }
 
-export function isUserKey(key: string): key is keyof UserDefaults {
-  return key in USER_KEYS;
+export function userSetting(key: string): Setting | undefined {
+  return userSettings().find((s) => s.key === key);
 }
 
+/** Keep a default, checked as the setting checks a value (an absolute path for cacheDir). */
 export function setUserDefault(store: Conf<UserDefaults>, key: string, value: string): void {
-  if (!isUserKey(key)) throw new UsageError(`unknown setting "${key}"`, { hint: `settings: ${Object.keys(USER_KEYS).join(', ')}` });
-  const spec = USER_KEYS[key];
-  if (!spec.check(value)) throw new UsageError(`${key}: expected ${spec.expected}, got ${JSON.stringify(value)}`);
-  store.set(key, value as never);
+  const s = userSetting(key);
+  if (!s)
+    throw new UsageError(`unknown setting "${key}"`, {
+      hint: `settings: ${userSettings()
+        .map((u) => u.key)
+        .join(', ')}`,
+    });
+  if (s.paths === 'path' && !value.startsWith('/')) throw new UsageError(`${key}: expected an absolute path, got ${JSON.stringify(value)}`);
+  parseSetting(s, value);
+  store.set(key, value);
 }
 
 /** The defaults as a partial raw config, read leniently: a value no longer valid is ignored. */
-export function userDefaults(env: NodeJS.ProcessEnv = process.env): UserDefaults {
+export function userDefaults(env: NodeJS.ProcessEnv = process.env): RawConfig {
   try {
     const all = userStore(env).store;
-    const out: UserDefaults = {};
-    for (const key of Object.keys(USER_KEYS) as (keyof UserDefaults)[]) {
-      const v = all[key];
-      if (typeof v === 'string' && USER_KEYS[key].check(v)) out[key] = v as never;
+    const out: RawConfig = {};
+    for (const s of userSettings()) {
+      const v = all[s.key];
+      if (typeof v !== 'string') continue;
+      try {
+        parseSetting(s, v);
+        out[s.key] = v;
+      } catch {}
     }
     return out;
   } catch {

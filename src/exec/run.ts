@@ -1,6 +1,7 @@
 // The one wrapper around execa: argv arrays only, cancellation, errors that carry the tool's stderr tail.
 import { execa, type ResultPromise } from 'execa';
 import { InterruptedError, ToolError } from '../errors.js';
+import { toolPackage } from './tools.js';
 import { currentTrace, LineSplitter, maskSecrets } from './trace.js';
 import { indent } from '../util/format.js';
 
@@ -40,30 +41,6 @@ export interface RunResult {
   stderr: string;
   exitCode: number;
 }
-
-/** apt package that provides each tool we call, for "install it" hints. */
-export const toolPackages: Record<string, string> = {
-  xorriso: 'xorriso',
-  mksquashfs: 'squashfs-tools',
-  unsquashfs: 'squashfs-tools',
-  'qemu-system-x86_64': 'qemu-system-x86',
-  'qemu-img': 'qemu-utils',
-  zstd: 'zstd',
-  skopeo: 'skopeo',
-  debootstrap: 'debootstrap',
-  mount: 'mount',
-  umount: 'mount',
-  chroot: 'coreutils',
-  'grub-mkstandalone': 'grub-common grub-efi-amd64-bin',
-  'mkfs.vfat': 'dosfstools',
-  'mkfs.ext4': 'e2fsprogs',
-  mcopy: 'mtools',
-  mmd: 'mtools',
-  xz: 'xz-utils',
-  script: 'bsdutils',
-  getfattr: 'attr',
-  setfattr: 'attr',
-};
 
 export function quoteArgv(argv: readonly string[], max = Number.POSITIVE_INFINITY): string {
   const text = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
@@ -197,7 +174,7 @@ export async function run(file: string, args: readonly string[], o: RunOptions =
   if (errno === 'ENOENT' || missingUnderTty) {
     // With tty, ENOENT is about script(1) itself; the tool missing shows as the shell's 127.
     const missing = o.tty && errno === 'ENOENT' ? 'script' : file;
-    const pkg = toolPackages[missing];
+    const pkg = toolPackage(missing);
     throw new ToolError(`${missing} is not installed (needed to run: ${quoteArgv(maskSecrets(argv))})`, missing, '', {
       hint: pkg ? `install it: apt-get install ${pkg}` : `install ${missing} and make sure it is on PATH`,
     });

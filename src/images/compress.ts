@@ -9,6 +9,11 @@ export interface CompressionSettings {
   threads?: number | undefined;
 }
 
+/** The archive compression a build asked for (its compression and compressionLevel settings). */
+export function compressionSettings(c: { compression: Compression; compressionLevel?: number | undefined }): CompressionSettings {
+  return { kind: c.compression, level: c.compressionLevel };
+}
+
 export const compressionExtension: Record<Compression, string> = {
   zstd: '.tar.zst',
   gzip: '.tar.gz',

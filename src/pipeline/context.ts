@@ -1,47 +1,17 @@
 // What stages share: the frozen config, the workspace, and facts stages add as they learn them.
-import type { BuildConfig } from '../config/types.js';
 import type { PayloadManifest } from '../images/manifest.js';
+import type { VerifyOutcome } from '../verify/verdict.js';
 import type { InspectResult } from '../iso/inspect.js';
 import type { RootLayer } from '../rootfs/layer.js';
 import type { MountStack } from '../rootfs/mounts.js';
 import type { ResumeStore } from './resume.js';
 import type { Workspace } from './workspace.js';
+import type { BuildConfig } from '../config/load.js';
 
 export interface StageTiming {
   stage: string;
   seconds: number;
   skipped?: string;
-}
-
-export interface VerifyOutcome {
-  firmware: 'bios' | 'uefi';
-  /** What the ISO was attached as: an optical drive or a USB stick. */
-  media: 'cdrom' | 'usb';
-  accel: 'kvm' | 'tcg';
-  accelReason: string;
-  ok: boolean;
-  secondsToReport?: number | undefined;
-  durationSeconds: number;
-  images: { ref: string; id: string }[];
-  apps: { name: string; unit: string; state: string; probe: string }[];
-  missing: string[];
-  wrongId: { ref: string; expected: string; actual: string }[];
-  loaderResult?: string | undefined;
-  /** Guest uptime (kernel start) when the loader finished: boot-to-images-usable. */
-  imagesUsableSeconds?: number | undefined;
-  /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */
-  kernelCmdline?: string | undefined;
-  /** Filesystem under the engine store in the guest (tmpfs on a live root, ext4... on a store device). */
-  storeFs?: string | undefined;
-  /** Power cut test: the first boot was cut while this image loaded (seconds after QEMU start), then booted again. */
-  powerCut?: { image: string; atSeconds: number; reportedByLoader: boolean; evidenceDir: string } | undefined;
-  diagnosis?: string | undefined;
-  /** A stable name for the diagnosis (no-bootable-device, root-not-found, loader-failed, timeout, ...). */
-  diagnosisKind?: string | undefined;
-  /** This run's evidence folder (absolute): serial.log, firmware.log, report.txt, boot-menu.png, final.png. */
-  evidenceDir: string;
-  serialLog: string;
-  screenshots: string[];
 }
 
 export interface Facts {

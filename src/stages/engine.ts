@@ -40,11 +40,11 @@ export const engine: Stage = {
     after: ['rootfs'],
     inputs: async (ctx) => {
       const c = ctx.config;
-      const debs = c.packagesDir ? await debIdentities(c.packagesDir) : undefined;
+      const debs = c.packages ? await debIdentities(c.packages) : undefined;
       // SOURCE_DATE_EPOCH reaches the package scripts in the chroot.
       return {
         engine: c.engine,
-        compression: c.compression.kind,
+        compression: c.compression,
         extra: c.extraPackages,
         debs,
         store: c.podmanStore,
@@ -74,9 +74,9 @@ export const engine: Stage = {
     // A kept layer is not mounted (mounts never outlive a run).
     if (!layer.mounted) await layer.mount();
     await layer.touch('engine');
-    const pkgs = packagesFor(c.engine, c.compression.kind, c.extraPackages);
+    const pkgs = packagesFor(c.engine, c.compression, c.extraPackages);
     task.title = `Install the container engine (${pkgs.join(' ')})`;
-    const offline = c.packagesDir;
+    const offline = c.packages;
     // SOURCE_DATE_EPOCH reaches the package scripts in the root (scripts/in-root passes nothing else of ours).
     const io = { signal: ctx.signal, env: { SOURCE_DATE_EPOCH: c.sourceDateEpoch?.toString() } };
     // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).

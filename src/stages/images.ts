@@ -12,6 +12,7 @@ import { fileIdentity } from '../pipeline/resume.js';
 import { unitName } from '../units/run-units.js';
 import type { ImageSpec, RegistryAuth } from '../types.js';
 import { mib } from '../util/format.js';
+import { compressionSettings } from '../images/compress.js';
 
 /**
  * What identifies an image source for resuming: the spec, and the file or folder it reads; for a registry or a
@@ -49,7 +50,7 @@ export const images: Stage = {
           sourceIdentity(spec, { auth: ctx.config.registryAuth, architecture: ctx.facts.architecture ?? 'amd64', signal: ctx.signal }),
         ),
       ),
-      compression: ctx.config.compression,
+      compression: compressionSettings(ctx.config),
       architecture: ctx.facts.architecture,
       sourceDateEpoch: ctx.config.sourceDateEpoch,
     }),
@@ -77,7 +78,7 @@ export const images: Stage = {
         spec,
         {
           dir,
-          compression: ctx.config.compression,
+          compression: compressionSettings(ctx.config),
           architecture: ctx.facts.architecture ?? 'amd64',
           sourceDateEpoch: ctx.config.sourceDateEpoch ?? Math.floor(Date.now() / 1000),
           auth: ctx.config.registryAuth,
@@ -100,7 +101,7 @@ export const images: Stage = {
       }
       out.push(img);
       const how = cached ? 'cached' : cached === false ? 'compressed, stored in the cache' : 'compressed (not cacheable)';
-      task.output = `${img.refs.join(', ')}: ${mib(img.uncompressedBytes)} -> ${mib(img.bytes)} (${ctx.config.compression.kind}, ${how})`;
+      task.output = `${img.refs.join(', ')}: ${mib(img.uncompressedBytes)} -> ${mib(img.bytes)} (${ctx.config.compression}, ${how})`;
     }
     const apps = ctx.config.images.flatMap((spec, i) => {
       const ref = out[i]?.refs[0];
@@ -109,7 +110,7 @@ export const images: Stage = {
     const names = apps.map((a) => a.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new UsageError(`run name ${dup} is used by two images`, { hint: 'give each run unit its own name' });
-    const manifest = { version: 1 as const, compression: ctx.config.compression.kind, images: out, apps };
+    const manifest = { version: 1 as const, compression: ctx.config.compression, images: out, apps };
     await writeFile(join(ctx.ws.payload, 'images.json'), manifestJson(manifest));
     await writeFile(join(ctx.ws.payload, 'images.tsv'), manifestTsv(manifest));
     ctx.facts.manifest = manifest;

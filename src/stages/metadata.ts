@@ -96,7 +96,7 @@ export function metadataTargets(
 function menuEdit(ctx: BuildContext): MenuEdit | undefined {
   const base = need(ctx.facts.base, 'base ISO');
   const layer = need(ctx.facts.layer, 'new layer');
-  const b = ctx.config.boot;
+  const b = ctx.config;
   const e: MenuEdit = { kernels: base.kernels };
   if (b.kernelArgs.length > 0) e.addArgs = b.kernelArgs;
   if (b.serialConsole) e.serial = true;

@@ -3,25 +3,11 @@ import { constants, existsSync } from 'node:fs';
 import { access, mkdir, realpath, stat, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
-import { run, toolPackages } from '../exec/run.js';
+import { run } from '../exec/run.js';
+import { requiredTools, toolPackage } from '../exec/tools.js';
 import { which } from '../exec/which.js';
 import type { Stage } from '../pipeline/context.js';
 import { gib } from '../util/format.js';
-
-export function requiredTools(c: {
-  verify: readonly string[];
-  compression: { kind: string };
-  images?: readonly { kind: string }[];
-  podmanStore?: string;
-}): string[] {
-  // script (util-linux): mksquashfs runs on a pseudo-terminal, the only place it draws its progress.
-  const tools = ['xorriso', 'mksquashfs', 'unsquashfs', 'script', 'mount', 'umount', 'chroot', 'findmnt', 'getfattr', 'setfattr'];
-  if (c.podmanStore === 'ready' || c.images?.some((i) => i.kind === 'skopeo')) tools.push('skopeo');
-  if (c.compression.kind === 'zstd') tools.push('zstd');
-  if (c.compression.kind === 'xz') tools.push('xz');
-  if (c.verify.length > 0) tools.push('qemu-system-x86_64');
-  return tools;
-}
 
 /** xorriso >= 1.5.4 is needed for -boot_image any replay. */
 export function xorrisoVersionOk(versionLine: string): boolean {
@@ -50,7 +36,7 @@ export const preflight: Stage = {
     const missing: string[] = [];
     for (const tool of requiredTools(c)) if (!(await which(tool))) missing.push(tool);
     if (missing.length > 0) {
-      const pkgs = [...new Set(missing.map((t) => toolPackages[t] ?? t))];
+      const pkgs = [...new Set(missing.map((t) => toolPackage(t) ?? t))];
       throw new UsageError(`missing tools: ${missing.join(', ')}`, { hint: `install them: apt-get install ${pkgs.join(' ')}` });
     }
     const { stdout } = await run('xorriso', ['-version'], { signal: ctx.signal });

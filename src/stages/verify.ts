@@ -3,8 +3,9 @@ import { VerificationError } from '../errors.js';
 import type { Stage } from '../pipeline/context.js';
 import { need } from '../pipeline/context.js';
 import { evidenceIndexPaths } from '../qemu/evidence.js';
-import { failureSummary, verifyIso } from '../verify.js';
 import { unverifiedPath } from '../iso/output.js';
+import { failureSummary } from '../verify/verdict.js';
+import { verifyIso } from '../verify/verify-iso.js';
 
 export const verify: Stage = {
   title: 'Boot the ISO in QEMU and check the images from inside',

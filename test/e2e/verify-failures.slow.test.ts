@@ -20,10 +20,10 @@ import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { defaultCacheDir } from '../../src/config/paths.js';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
-import type { VerifyOutcome } from '../../src/pipeline/context.js';
 import { Workspace } from '../../src/pipeline/workspace.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
 import { editLayer, extract, mapOver as mapOnto, tool } from '../helpers/iso-surgery.js';
+import type { VerifyOutcome } from '../../src/verify/verdict.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-vfail-'));
 const good = join(dir, 'good.iso');

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { rawFromFlags } from '../../src/cli/commands.js';
+import { rawFromFlags } from '../../src/cli/commands/build.js';
 import { cli } from '../helpers/fixture.js';
 
 test('config set/get/list/unset, validated, stored 0600', () => {
@@ -14,7 +14,7 @@ test('config set/get/list/unset, validated, stored 0600', () => {
   assert.equal(cli(['config', 'get', 'engine'], env).stdout, 'podman\n');
   const bad = cli(['config', 'set', 'engine', 'lxc'], env);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^remaster: error: engine: expected docker or podman, got "lxc"$/m);
+  assert.match(bad.stderr, /^remaster: error: engine: expected "docker" or "podman", got "lxc"$/m);
   assert.equal(cli(['config', 'set', 'colour', 'blue'], env).status, 2);
   assert.match(cli(['config', 'list'], env).stdout, /^engine=podman$/m);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), { engine: 'podman' });

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseVerify, readConfigFile, toBuildConfig } from '../../../src/config/load.js';
+import { readConfigFile, toBuildConfig } from '../../../src/config/load.js';
 import { UsageError } from '../../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-cfg-'));
@@ -15,7 +15,7 @@ const usage = (re: RegExp) => (e: unknown) => e instanceof UsageError && e.exitC
 
 test('defaults: zstd, auto rootfs mode, verify bios, 75% tmpfs', () => {
   const c = toBuildConfig(base, {});
-  assert.equal(c.compression.kind, 'zstd');
+  assert.equal(c.compression, 'zstd');
   assert.equal(c.rootfsMode, 'auto');
   assert.deepEqual(c.verify, ['bios']);
   assert.equal(c.tmpfsSize, '75%');
@@ -95,12 +95,6 @@ test('SOURCE_DATE_EPOCH is read from the environment and validated', () => {
   assert.throws(() => toBuildConfig(base, { SOURCE_DATE_EPOCH: 'yesterday' }), usage(/SOURCE_DATE_EPOCH/));
 });
 
-test('parseVerify: none, all, lists', () => {
-  assert.deepEqual(parseVerify('v', 'none'), []);
-  assert.deepEqual(parseVerify('v', 'all'), ['bios', 'uefi']);
-  assert.deepEqual(parseVerify('v', 'uefi,bios'), ['uefi', 'bios']);
-});
-
 test('config file: YAML, unknown keys refused, paths relative to the file', () => {
   const f = join(dir, 'remaster.yml');
   writeFileSync(f, 'iso: base.iso\nout: out/new.iso\nengine: podman\nimages:\n  - app.tar\n  - source: rootfs:app.tar=acme/r:1\n');
@@ -120,8 +114,19 @@ test('boot menu options: kernel arguments, title and .disk/info that could break
     { ...base, kernelArgs: ['quiet', 'console=ttyS0,115200n8'], serialConsole: true, menuTitle: 'ACME 1.0', menuTimeout: 0 },
     {},
   );
-  assert.deepEqual(c.boot, { kernelArgs: ['quiet', 'console=ttyS0,115200n8'], serialConsole: true, menuTitle: 'ACME 1.0', menuTimeout: 0 });
-  assert.deepEqual(toBuildConfig(base, {}).boot, { kernelArgs: [], serialConsole: false, menuTitle: undefined, menuTimeout: undefined });
+  const boot = (x: typeof c) => ({
+    kernelArgs: x.kernelArgs,
+    serialConsole: x.serialConsole,
+    menuTitle: x.menuTitle,
+    menuTimeout: x.menuTimeout,
+  });
+  assert.deepEqual(boot(c), {
+    kernelArgs: ['quiet', 'console=ttyS0,115200n8'],
+    serialConsole: true,
+    menuTitle: 'ACME 1.0',
+    menuTimeout: 0,
+  });
+  assert.deepEqual(boot(toBuildConfig(base, {})), { kernelArgs: [], serialConsole: false, menuTitle: undefined, menuTimeout: undefined });
   assert.throws(() => toBuildConfig({ ...base, kernelArgs: ['a b'] }, {}), usage(/^kernelArgs\[0\]: expected one kernel argument/));
   assert.throws(() => toBuildConfig({ ...base, kernelArgs: ['x=$(reboot)'] }, {}), usage(/^kernelArgs\[0\]/));
   assert.throws(() => toBuildConfig({ ...base, kernelArgs: ['---'] }, {}), usage(/^kernelArgs\[0\]/));
@@ -129,4 +134,22 @@ test('boot menu options: kernel arguments, title and .disk/info that could break
   assert.throws(() => toBuildConfig({ ...base, menuTitle: 'a\nmenuentry x' }, {}), usage(/^menuTitle/));
   assert.throws(() => toBuildConfig({ ...base, menuTimeout: -1 }, {}), usage(/^menuTimeout/));
   assert.throws(() => toBuildConfig({ ...base, diskInfo: 'two\nlines' }, {}), usage(/^diskInfo/));
+});
+
+test('config: verifyMedia defaults to cdrom, evidenceDir to none (the workspace); both resolve', () => {
+  const c = toBuildConfig(base, {});
+  assert.deepEqual(c.verifyMedia, ['cdrom']);
+  assert.equal(c.evidenceDir, undefined);
+  const d = toBuildConfig({ ...base, verifyMedia: 'all', evidenceDir: 'ev' }, {});
+  assert.deepEqual(d.verifyMedia, ['cdrom', 'usb']);
+  assert.equal(d.evidenceDir, `${process.cwd()}/ev`);
+});
+
+test('config: storeDevice takes tags and /dev paths, refuses anything a shell would read differently', () => {
+  assert.equal(toBuildConfig({ ...base, storeDevice: 'LABEL=remaster-store' }, {}).storeDevice, 'LABEL=remaster-store');
+  assert.equal(toBuildConfig({ ...base, storeDevice: '/dev/disk/by-id/nvme-1' }, {}).storeDevice, '/dev/disk/by-id/nvme-1');
+  assert.equal(toBuildConfig(base, {}).storeDevice, undefined);
+  for (const bad of ['LABEL=a b', 'LABEL=$(reboot)', 'sdb1', 'LABEL=', "UUID=x'y"]) {
+    assert.throws(() => toBuildConfig({ ...base, storeDevice: bad }, {}), /storeDevice/, bad);
+  }
 });

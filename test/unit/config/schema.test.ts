@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CONFIG_KEYS, toBuildConfig } from '../../../src/config/load.js';
-import { jsonSchema, SCHEMA } from '../../../src/config/schema.js';
+import { fileSettings, toBuildConfig } from '../../../src/config/load.js';
+import { jsonSchema } from '../../../src/config/schema.js';
 import { UsageError } from '../../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-schema-'));
@@ -18,13 +18,18 @@ test('the JSON Schema is closed, requires the essentials and documents every key
   const s = jsonSchema() as { additionalProperties: boolean; required: string[]; properties: Record<string, { description?: string }> };
   assert.equal(s.additionalProperties, false);
   assert.deepEqual(s.required, ['iso', 'out', 'engine', 'images']);
-  assert.deepEqual(Object.keys(s.properties).sort(), Object.keys(CONFIG_KEYS).sort());
+  assert.deepEqual(
+    Object.keys(s.properties).sort(),
+    fileSettings()
+      .map((f) => f.key)
+      .sort(),
+  );
   for (const [k, p] of Object.entries(s.properties)) assert.ok(p.description, k);
 });
 
 test('every enum value in the schema is accepted by the loader, and others are refused naming the key', () => {
-  for (const [key, spec] of Object.entries(SCHEMA)) {
-    const schema = spec.schema as { enum?: string[]; oneOf?: { enum?: string[] }[] };
+  for (const { key, schema: spec } of fileSettings()) {
+    const schema = spec as { enum?: string[]; oneOf?: { enum?: string[] }[] };
     const values = schema.enum ?? schema.oneOf?.[0]?.enum;
     if (!values) continue;
     for (const v of values) assert.doesNotThrow(() => toBuildConfig({ ...base, [key]: v }, {}), `${key}=${v}`);

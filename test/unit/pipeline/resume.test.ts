@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BuildConfig } from '../../../src/config/types.js';
 import type { Stage } from '../../../src/pipeline/context.js';
 import { RESUME_FILE, ResumeStore, stampOf } from '../../../src/pipeline/resume.js';
 import { newContext, RESUMED, runStages } from '../../../src/pipeline/runner.js';
 import { Workspace } from '../../../src/pipeline/workspace.js';
 import { canonicalJson } from '../../../src/util/hash.js';
+import type { BuildConfig } from '../../../src/config/load.js';
 
 test('stamps: key order does not matter; inputs, upstream runs and the salt do', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: 3 } }), '{"a":{"c":3,"d":[2,{"e":0,"f":1}]},"b":1}');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { requiredTools, xorrisoVersionOk } from '../../../src/stages/preflight.js';
+import { requiredTools } from '../../../src/exec/tools.js';
+import { xorrisoVersionOk } from '../../../src/stages/preflight.js';
 import { chooseMode } from '../../../src/stages/rootfs.js';
 import { layerIsoPath } from '../../../src/stages/squash.js';
 import { partialPath, unverifiedPath, updateSha256Sums } from '../../../src/iso/output.js';
@@ -26,8 +27,8 @@ test('preflight: xorriso version gate and tool list', () => {
   assert.equal(xorrisoVersionOk('xorriso 1.5.4 : RockRidge filesystem manipulator'), true);
   assert.equal(xorrisoVersionOk('xorriso 1.5.2 : RockRidge'), false);
   assert.equal(xorrisoVersionOk('xorriso 1.6.0'), true);
-  assert.ok(requiredTools({ verify: ['bios'], compression: { kind: 'zstd' } }).includes('qemu-system-x86_64'));
-  assert.ok(!requiredTools({ verify: [], compression: { kind: 'none' } }).includes('zstd'));
+  assert.ok(requiredTools({ verify: ['bios'], compression: 'zstd' }).includes('qemu-system-x86_64'));
+  assert.ok(!requiredTools({ verify: [], compression: 'none' }).includes('zstd'));
 });
 
 test('SHA256SUMS beside the ISO: one line per ISO, replaced on rebuild, sorted by name', () => {

@@ -1,9 +1,13 @@
-// `remaster doctor`: what this machine has for building and verifying, and the apt command for each gap.
+// remaster doctor: what this machine has for building and verifying, and the apt command for each gap.
 import { existsSync, readFileSync } from 'node:fs';
-import { run, toolPackages } from './exec/run.js';
-import { which } from './exec/which.js';
-import { chooseAccel } from './qemu/accel.js';
-import { findOvmf } from './qemu/firmware.js';
+import { ExitCode } from '../../errors.js';
+import { run } from '../../exec/run.js';
+import { doctorTools } from '../../exec/tools.js';
+import { which } from '../../exec/which.js';
+import { chooseAccel } from '../../qemu/accel.js';
+import { findOvmf } from '../../qemu/firmware.js';
+import { flagValue, parseFlags } from '../flags.js';
+import { printHelp } from './help.js';
 
 export interface Check {
   name: string;
@@ -15,20 +19,6 @@ export interface Check {
   /** Needed by: build, verify, demo, registry sources... */
   for: string;
 }
-
-const TOOLS: { tool: string; args: string[]; for: string }[] = [
-  { tool: 'xorriso', args: ['-version'], for: 'build' },
-  { tool: 'mksquashfs', args: ['-version'], for: 'build' },
-  { tool: 'unsquashfs', args: ['-version'], for: 'build' },
-  { tool: 'script', args: ['--version'], for: 'build (mksquashfs progress on a pseudo-terminal)' },
-  { tool: 'zstd', args: ['--version'], for: 'build (zstd archives)' },
-  { tool: 'getfattr', args: ['--version'], for: 'build' },
-  { tool: 'setfattr', args: ['--version'], for: 'build' },
-  { tool: 'skopeo', args: ['--version'], for: 'registry/OCI sources, podman ready store' },
-  { tool: 'qemu-system-x86_64', args: ['--version'], for: 'verify' },
-  { tool: 'mkfs.ext4', args: ['-V'], for: 'verify --store-device (the store disk)' },
-  { tool: 'debootstrap', args: ['--version'], for: 'demo and tests (base ISO)' },
-];
 
 export function firstLine(text: string): string {
   return (text.split('\n').find((l) => l.trim()) ?? '').trim().slice(0, 80);
@@ -62,14 +52,14 @@ export async function runChecks(signal?: AbortSignal): Promise<Check[]> {
       for: 'build',
     });
   }
-  for (const t of TOOLS) {
+  for (const t of doctorTools()) {
     const path = await which(t.tool);
     let detail = 'not found';
     if (path) {
-      const r = await run(t.tool, t.args, { signal, okCodes: [0, 1] }).catch(() => undefined);
+      const r = await run(t.tool, t.version ?? [], { signal, okCodes: [0, 1] }).catch(() => undefined);
       detail = r ? firstLine(`${r.stdout}\n${r.stderr}`) || path : path;
     }
-    checks.push({ name: t.tool, ok: path !== undefined, detail, fix: `apt-get install ${toolPackages[t.tool] ?? t.tool}`, for: t.for });
+    checks.push({ name: t.tool, ok: path !== undefined, detail, fix: `apt-get install ${t.package}`, for: t.for });
   }
   try {
     const o = findOvmf();
@@ -102,4 +92,13 @@ export function doctorReport(checks: readonly Check[]): { text: string; ok: bool
   if (apt.length > 0) lines.push(`fix: apt-get install ${apt.join(' ')}`);
   lines.push(...other);
   return { text: `${lines.join('\n')}\n`, ok: checks.every((c) => c.ok) };
+}
+
+export async function doctorCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { raw, help } = parseFlags('doctor', argv);
+  if (help) return printHelp('doctor');
+  const checks = await runChecks(signal);
+  const r = doctorReport(checks);
+  process.stdout.write(flagValue('doctor', 'json', raw) === true ? `${JSON.stringify({ ok: r.ok, checks }, null, 2)}\n` : r.text);
+  return r.ok ? ExitCode.ok : ExitCode.failed;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { doctorReport, firstLine } from '../../src/doctor.js';
+import { doctorReport, firstLine } from '../../../../src/cli/commands/doctor.js';
 
 test('doctor: one line per check, one apt-get command for every missing package, other fixes spelled out', () => {
   const r = doctorReport([

@@ -1,0 +1,49 @@
+// remaster inspect <iso>: what the base is (flavor, boot setup, root layers, checksum files), as text or JSON.
+import { ExitCode, UsageError } from '../../errors.js';
+import { type InspectResult, inspectIso } from '../../iso/inspect.js';
+import { mib } from '../../util/format.js';
+import { flagValue, parseFlags } from '../flags.js';
+import { printHelp } from './help.js';
+
+export async function inspectCommand(argv: string[], signal: AbortSignal): Promise<number> {
+  const { raw, positionals, help } = parseFlags('inspect', argv);
+  if (help) return printHelp('inspect');
+  const [iso, extra] = positionals;
+  if (!iso || extra) throw new UsageError('remaster inspect takes one ISO path', { hint: 'remaster inspect base.iso [--json]' });
+  const r = await inspectIso(iso, { signal });
+  if (flagValue('inspect', 'json', raw) === true) {
+    const { files: _files, ...rest } = r;
+    process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+  } else process.stdout.write(describeInspect(r));
+  return ExitCode.ok;
+}
+
+export function describeInspect(r: InspectResult): string {
+  const b = r.boot;
+  const lines = [
+    `${r.iso}: ${r.flavor}, volume "${r.volumeId}", ${mib(r.bytes)}`,
+    `boot: BIOS ${b.bios ? 'yes' : 'no'}, UEFI ${b.uefi ? 'yes' : 'no'}, hybrid ${b.hybrid ? 'yes' : 'no'}${b.gpt ? ' (GPT)' : ''}${b.appendedEfiPartition ? ', appended EFI partition' : ''}`,
+    ...b.elTorito.map((e) => `  El Torito #${e.index}: ${e.platform}${e.path ? ` ${e.path}` : ''}`),
+    `  system area: ${b.systemArea || 'none'}`,
+    'root filesystem layers (bottom first):',
+    ...r.rootfs.map((l) => `  ${l.path}: ${l.compression}, ${l.blockSize / 1024} KiB blocks, ${mib(l.bytes)}`),
+    `kernels: ${r.kernels.join(', ') || 'none'}; initrds: ${r.initrds.join(', ') || 'none'}`,
+    `checksum files: ${r.checksumFiles.join(', ') || 'none'}; boot menus: ${r.bootMenus.join(', ') || 'none'}`,
+  ];
+  if (r.moduleFile) lines.push(`layer order file: ${r.moduleFile}`);
+  if (r.initrd) {
+    const parts = r.initrd.parts.map((p) => `${p.compression} (${p.entries} entries)`).join(' + ');
+    lines.push(`initrd ${r.initrd.path}: ${parts}; boot scripts: ${r.initrd.bootScripts}`);
+  }
+  if (r.casper) {
+    const c = r.casper;
+    lines.push(
+      c.layered
+        ? `casper: layered, live chain top ${c.layerfsPath} (from the ${c.layerfsSource === 'menu' ? 'boot menus' : 'initrd'}${c.initrdLayerfsPath ? `; initrd default ${c.initrdLayerfsPath}` : ''})`
+        : 'casper: single layer set (casper stacks every /casper/*.squashfs, sorted)',
+    );
+    if (c.menuLayerPaths.length > 0) lines.push(`  layerfs-path in boot menus: ${c.menuLayerPaths.join(', ')}`);
+    for (const src of c.installSources) lines.push(`  install source ${src.id}: ${src.path}${src.default ? ' (default)' : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,198 @@
+// The verdict on a verification boot, as pure functions of what the guest reported: images with their IDs, the
+// loader's result, app units, where the store was, and the power cut. Tested on captured reports.
+import { normaliseRef } from '../images/reference.js';
+import { compareImages, type ExpectedImage, type GuestReport } from '../qemu/report.js';
+import type { Engine } from '../types.js';
+
+export interface ExpectedApp {
+  name: string;
+  checkPort?: number | undefined;
+}
+
+export interface GuestApp {
+  name: string;
+  unit: string;
+  state: string;
+  probe: string;
+}
+
+/** The `app <name> <unit> <state> <probe>` lines of the report. */
+export function parseApps(extra: readonly string[]): GuestApp[] {
+  return extra.flatMap((line) => {
+    const m = /^app (\S+) (\S+) (\S*) (\S+)$/.exec(line);
+    return m ? [{ name: m[1] ?? '', unit: m[2] ?? '', state: m[3] ?? '', probe: m[4] ?? '' }] : [];
+  });
+}
+
+/** Guest seconds since boot when the loader finished (the images are usable from then on). */
+/** The kernel command line the guest booted with (the `cmdline` report line). */
+export function kernelCmdline(extra: readonly string[]): string | undefined {
+  return extra.find((l) => l.startsWith('cmdline '))?.slice('cmdline '.length);
+}
+
+export function loaderDoneSeconds(extra: readonly string[]): number | undefined {
+  const us = Number(/^loader-done-us (\d+)$/m.exec(extra.join('\n'))?.[1] ?? 0);
+  return us > 0 ? Math.round(us / 100_000) / 10 : undefined;
+}
+
+/** Apps that are not running, or do not answer on their check port. */
+export function failingApps(apps: readonly GuestApp[], expected: readonly ExpectedApp[]): string[] {
+  return expected.flatMap((want) => {
+    const got = apps.find((a) => a.name === want.name);
+    if (!got) return [`${want.name}: not reported`];
+    if (got.state !== 'active') return [`${want.name}: unit ${got.unit} is ${got.state || 'unknown'}`];
+    if (want.checkPort !== undefined && !/^http:[23]\d\d$/.test(got.probe))
+      return [`${want.name}: port ${want.checkPort} gave ${got.probe}`];
+    return [];
+  });
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** ref as the loader may name it: with or without docker.io/, docker.io/library/ or localhost/ (see normaliseRef). */
+function refPattern(ref: string): string {
+  return `(docker\\.io/library/|docker\\.io/|localhost/)?${escapeRegExp(normaliseRef(ref))}`;
+}
+
+/** The loader's console line when it starts loading ref. */
+export function loadingLine(ref: string): RegExp {
+  return new RegExp(`loading: ${refPattern(ref)} from `);
+}
+
+/** Whether the loader's journal reports a load of ref cut short by the previous boot. */
+export function interruptedReported(journal: readonly string[], ref: string): boolean {
+  const re = new RegExp(`INTERRUPTED ${refPattern(ref)}: `);
+  return journal.some((l) => re.test(l));
+}
+
+/** One line per failed run, e.g. "uefi/cdrom: the firmware found nothing bootable ...": the diagnosis's first line. */
+export function failureSummary(outcomes: readonly VerifyOutcome[]): string {
+  return outcomes
+    .filter((o) => !o.ok)
+    .map((o) => `${o.firmware}/${o.media}: ${(o.diagnosis ?? 'unknown failure').split('\n')[0]}`)
+    .join('; ');
+}
+
+/** What one verification run found, as the report, verify.json and junit.xml carry it. */
+export interface VerifyOutcome {
+  firmware: 'bios' | 'uefi';
+  /** What the ISO was attached as: an optical drive or a USB stick. */
+  media: 'cdrom' | 'usb';
+  accel: 'kvm' | 'tcg';
+  accelReason: string;
+  ok: boolean;
+  secondsToReport?: number | undefined;
+  durationSeconds: number;
+  images: { ref: string; id: string }[];
+  apps: { name: string; unit: string; state: string; probe: string }[];
+  missing: string[];
+  wrongId: { ref: string; expected: string; actual: string }[];
+  loaderResult?: string | undefined;
+  /** Guest uptime (kernel start) when the loader finished: boot-to-images-usable. */
+  imagesUsableSeconds?: number | undefined;
+  /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */
+  kernelCmdline?: string | undefined;
+  /** Filesystem under the engine store in the guest (tmpfs on a live root, ext4... on a store device). */
+  storeFs?: string | undefined;
+  /** Power cut test: the first boot was cut while this image loaded (seconds after QEMU start), then booted again. */
+  powerCut?: { image: string; atSeconds: number; reportedByLoader: boolean; evidenceDir: string } | undefined;
+  diagnosis?: string | undefined;
+  /** A stable name for the diagnosis (no-bootable-device, root-not-found, loader-failed, timeout, ...). */
+  diagnosisKind?: string | undefined;
+  /** This run's evidence folder (absolute): serial.log, firmware.log, report.txt, boot-menu.png, final.png. */
+  evidenceDir: string;
+  serialLog: string;
+  screenshots: string[];
+}
+
+/** What a boot left for the verdict: how it ended, the guest's report, and the console's diagnosis. */
+export interface BootFacts {
+  outcome: 'reported' | 'timeout' | 'exited-without-report' | 'power-cut';
+  report?: GuestReport | undefined;
+  diagnosis?: string | undefined;
+  diagnosisKind?: string | undefined;
+}
+
+export interface VerdictInput {
+  /** The boot that counts (after a power cut: the second one). */
+  boot: BootFacts;
+  /** The boot whose power was to be cut, when a power cut was asked for. */
+  cutBoot?: BootFacts | undefined;
+  engine: Engine;
+  expected: readonly ExpectedImage[];
+  expectedApps?: readonly ExpectedApp[] | undefined;
+  /** A store disk was attached: the engine store must be on it. */
+  storeDisk: boolean;
+  storeDevice?: string | undefined;
+  /** The image the power was cut while loading. */
+  powerCut?: string | undefined;
+}
+
+export interface Verdict {
+  ok: boolean;
+  diagnosis?: string | undefined;
+  diagnosisKind?: string | undefined;
+  apps: GuestApp[];
+  missing: string[];
+  wrongId: { ref: string; expected: string; actual: string }[];
+  storeFs?: string | undefined;
+  /** The loader of the boot after the cut reported the interrupted load (true when no cut was asked for). */
+  cutNoticed: boolean;
+}
+
+/**
+ * Whether a run passed, and if not the one diagnosis that says why. A console diagnosis (no bootable device, kernel
+ * panic, timeout...) comes first; then the checks below, in order, each with a stable kind.
+ */
+export function verdict(i: VerdictInput): Verdict {
+  const { boot, report } = { boot: i.boot, report: i.boot.report };
+  const cmp = report ? compareImages(report, i.expected) : { missing: i.expected.map((e) => e.ref), wrongId: [], ok: false };
+  const apps = parseApps(report?.extra ?? []);
+  const appFailures = failingApps(apps, i.expectedApps ?? []);
+  const storeFs = report?.extra.find((l) => l.startsWith('store-fs '))?.slice('store-fs '.length);
+  const cutMissed = i.cutBoot !== undefined && i.cutBoot.outcome !== 'power-cut';
+  const cutNoticed = i.powerCut === undefined || interruptedReported(report?.journal ?? [], i.powerCut);
+  const checks: { kind: string; failed: boolean; message: () => string }[] = [
+    {
+      kind: 'power-cut-missed',
+      failed: cutMissed,
+      message: () =>
+        `the power was never cut: the first boot ended (${boot.outcome}${boot.diagnosis ? `: ${boot.diagnosis.split('\n')[0]}` : ''}) without the loader starting to load ${i.powerCut}`,
+    },
+    {
+      kind: 'wrong-engine',
+      failed: report?.engine !== undefined && report.engine !== i.engine,
+      message: () => `the guest runs ${report?.engine}, expected ${i.engine}`,
+    },
+    { kind: 'apps-failing', failed: appFailures.length > 0, message: () => `app units failing: ${appFailures.join('; ')}` },
+    { kind: 'images-missing', failed: cmp.missing.length > 0, message: () => `images missing in the guest: ${cmp.missing.join(', ')}` },
+    {
+      kind: 'images-wrong-id',
+      failed: cmp.wrongId.length > 0,
+      message: () => `images with another ID in the guest: ${cmp.wrongId.map((w) => w.ref).join(', ')}`,
+    },
+    {
+      kind: 'loader-failed',
+      failed: report?.loaderResult !== 'success',
+      message: () => `the loader ended with result ${report?.loaderResult ?? 'unknown'}`,
+    },
+    {
+      kind: 'store-device-unused',
+      failed: i.storeDisk && (storeFs === undefined || storeFs === 'tmpfs'),
+      message: () =>
+        `the engine store is on ${storeFs ?? 'an unknown filesystem'}, not on the store device ${i.storeDevice} (see remaster-storage.service in the journal)`,
+    },
+    {
+      kind: 'power-cut-unnoticed',
+      failed: !cutNoticed,
+      message: () => `after the power cut while ${i.powerCut} loaded, the next boot's loader did not report the interrupted load`,
+    },
+  ];
+  const failed = checks.find((c) => c.failed);
+  const reported = boot.outcome === 'reported' && report?.complete === true;
+  const facts = { apps, missing: cmp.missing, wrongId: cmp.wrongId, storeFs, cutNoticed };
+  if (reported && !failed) return { ok: true, ...facts };
+  if (!cutMissed && boot.diagnosis) return { ok: false, diagnosis: boot.diagnosis, diagnosisKind: boot.diagnosisKind, ...facts };
+  if (failed) return { ok: false, diagnosis: failed.message(), diagnosisKind: failed.kind, ...facts };
+  return { ok: false, diagnosis: `the guest sent no complete report (${boot.outcome})`, diagnosisKind: 'no-report', ...facts };
+}
