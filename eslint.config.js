@@ -7,7 +7,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['src/**/*.ts', 'test/**/*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -15,6 +15,78 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       'no-empty': ['error', { allowEmptyCatch: true }],
       'no-control-regex': 'off',
+    },
+  },
+  // The house's layers, as lint rules (README, Architecture): lower floors never import upper ones.
+  {
+    files: ['src/types.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['./*', '../*'], message: 'types.ts is the ground floor: it imports nothing of ours.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/util/**/*.ts', 'src/errors.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!../errors.js', '!../types.js', './*', '!./*.js'],
+              message: 'util/ and errors.ts sit on the ground floor: they import only types.ts and errors.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/{iso,rootfs,images,units,qemu,exec,verify,fixture}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/pipeline/*', '**/stages/*', '**/cli/*', '**/cli/**', '**/config/*', '**/build.js', '**/index.js'],
+              message: 'Domain folders never import pipeline/, stages/, cli/, config/ or build.ts: pass what they need in.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/config/**/*.ts', 'src/pipeline/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/stages/*', '**/cli/*', '**/cli/**', '**/build.js', '**/index.js'],
+              message: 'config/ and pipeline/ never import stages, the CLI or build.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/stages/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['./*'], message: 'Stages are peers: no stage imports another. Shared code belongs in a domain folder.' },
+            { group: ['**/cli/*', '**/cli/**', '**/build.js', '**/index.js'], message: 'Stages never import the CLI or build.ts.' },
+          ],
+        },
+      ],
     },
   },
   {

@@ -24,10 +24,8 @@ export interface JunitOutcome {
   serialTail?: readonly string[] | undefined;
 }
 
-/* biome-ignore-start lint/suspicious/noControlCharactersInRegex: removing what XML 1.0 cannot carry is the point */
 /** Characters XML 1.0 cannot carry at all, even as character references; lone surrogates; U+FFFE/U+FFFF. */
 const XML_INVALID = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-/* biome-ignore-end lint/suspicious/noControlCharactersInRegex: removing what XML 1.0 cannot carry is the point */
 
 function visible(c: string): string {
   const code = c.charCodeAt(0);

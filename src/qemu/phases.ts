@@ -17,7 +17,6 @@ export interface Phase {
 /** Which log a line came from: the guest's first serial port, or SeaBIOS's debug port 0x402. */
 export type LogSource = 'serial' | 'firmware';
 
-/* biome-ignore-start lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point */
 const TERMINAL_CODES: readonly RegExp[] = [
   /\x1b\[[0-9;?=<>]*[ -/]*[@-~]/g, // CSI: colours, cursor moves, ESC[=3h
   /\x1b\][^\x07\x1b]*(\x07|\x1b\\)/g, // OSC, ended by BEL or ST
@@ -25,7 +24,6 @@ const TERMINAL_CODES: readonly RegExp[] = [
   /\x1b[0-~]/g, // two bytes: ESC e, ESC 7, ESC =
   /[\x00-\x08\x0b-\x1f\x7f]/g, // stray control bytes (keeps \t and \n)
 ];
-/* biome-ignore-end lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point */
 
 /** Remove terminal escape sequences (GRUB and OVMF draw with them), carriage returns and other control bytes. */
 export function stripTerminalCodes(text: string): string {

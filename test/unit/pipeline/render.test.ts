@@ -41,7 +41,6 @@ function onTerminal(env: Record<string, string>, mode = ''): string {
   return r.stdout;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are the subject
 const COLOUR = /\x1b\[(?:3\d|9\d|1|2|22|39)m/;
 
 test('fancy renderer on a terminal: the live progress line shows under the stage, in colour', () => {

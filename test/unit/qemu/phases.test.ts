@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { menuShotDecision } from '../../../src/qemu/launch.js';
+import { menuShotDecision } from '../../../src/qemu/watch.js';
 import { PHASE_ORDER, type Phase, PhaseTracker, phaseLabel, phaseMarkers, stripTerminalCodes } from '../../../src/qemu/phases.js';
 import { fixture } from './fixtures.js';
 

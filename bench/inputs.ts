@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../exec/run.js';
-import { debianLiveRecipe, type DebianLiveRecipe, ensureDebianLiveIso, removeWorkDir } from '../fixture/debian-live.js';
-import { runInRoot, withChroot } from '../rootfs/chroot.js';
-import { aptInstallArgs } from '../rootfs/packages.js';
+import { run } from '../src/exec/run.js';
+import { debianLiveRecipe, type DebianLiveRecipe, ensureDebianLiveIso, removeWorkDir } from '../src/fixture/debian-live.js';
+import { runInRoot, withChroot } from '../src/rootfs/chroot.js';
+import { aptInstallArgs } from '../src/rootfs/packages.js';
 
 /** The fixture plus a developer's tool set: gcc, clang, Python, git (a root of about 1.5 GB). */
 export const benchBaseRecipe: DebianLiveRecipe = Object.freeze({
