@@ -2,8 +2,7 @@
 // in that root (its release, its architecture) and copied to the output folder with packages.json.
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { need, type Stage } from '../pipeline/context.js';
 import { withChroot } from '../rootfs/chroot.js';
 import { aptDownload, packagesFor } from '../rootfs/packages.js';
 

@@ -5,11 +5,9 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { algoOf, updateChecksumText } from '../iso/checksums.js';
-import { xorrisoExtract, xorrisoModify } from '../iso/xorriso.js';
-import type { Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { xorrisoExtract, xorrisoModify, xorrisoProgress } from '../iso/xorriso.js';
+import { need, type Stage } from '../pipeline/context.js';
 import { mib } from '../util/format.js';
-import { xorrisoProgress } from '../iso/xorriso.js';
 import { hashFile } from '../util/hash.js';
 import { partialPath } from '../iso/output.js';
 

@@ -7,8 +7,7 @@ import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { editGrubCfg, editIsolinuxCfg, isGrubMenu, type MenuEdit } from '../iso/menus.js';
 import { readIsoTexts } from '../iso/xorriso.js';
-import type { BuildContext, Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { type BuildContext, need, type Stage } from '../pipeline/context.js';
 
 const TOP_ISOLINUX = /\/(isolinux|syslinux)\.cfg$/;
 

@@ -2,8 +2,7 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { need, type Stage } from '../pipeline/context.js';
 import { loaderFiles, PAYLOAD_DIR, readyStoreFiles } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 import { linkOrCopy } from '../util/fs.js';

@@ -2,8 +2,7 @@
 import { rename } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { recordChecksum } from '../iso/output.js';
-import type { Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { need, type Stage } from '../pipeline/context.js';
 import { mib } from '../util/format.js';
 
 export const publish: Stage = {

@@ -1,7 +1,6 @@
 // Rootfs: open the base root for changes: overlay on the read-only squashfs (layer) or a full extract (rebuild).
 import { ISO_SECTOR } from '../iso/probe.js';
-import type { BuildContext, Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { type BuildContext, need, type Stage } from '../pipeline/context.js';
 import { baseIdentity } from '../pipeline/resume.js';
 import { runInRoot } from '../rootfs/chroot.js';
 import { type BaseRoot, type LayerMode, RootLayer } from '../rootfs/layer.js';

@@ -1,7 +1,6 @@
 // Squash: write the new layer (or the rebuilt root) as squashfs with the base's compression and block size.
 import { rename, rm, stat } from 'node:fs/promises';
-import type { Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { need, type Stage } from '../pipeline/context.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
 import { mib } from '../util/format.js';
 import { baseIdentity } from '../pipeline/resume.js';

@@ -1,7 +1,6 @@
 // Verify: boot the exact output file in QEMU and check, from inside the guest, that the engine holds every image.
 import { VerificationError } from '../errors.js';
-import type { Stage } from '../pipeline/context.js';
-import { need } from '../pipeline/context.js';
+import { need, type Stage } from '../pipeline/context.js';
 import { evidenceIndexPaths } from '../qemu/evidence.js';
 import { unverifiedPath } from '../iso/output.js';
 import { failureSummary } from '../verify/verdict.js';

@@ -11,6 +11,7 @@ import { inspectIso, type InspectResult } from '../../src/iso/inspect.js';
 import { xorrisoReport } from '../../src/iso/xorriso.js';
 import { casperIso, cli, mountsBelow } from '../helpers/fixture.js';
 import { extract, tool } from '../helpers/iso-surgery.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 const T = { timeout: 30 * 60 * 1000 };
 let image: Promise<string> | undefined;
@@ -27,7 +28,7 @@ function imageArg(): Promise<string> {
 
 /** remaster build of base into out: podman, the busybox image, no verification, plus extra flags. */
 async function build(base: string, out: string, ...extra: string[]) {
-  return cli(['build', '--iso', base, '--out', out, '--engine', 'podman', '--image', await imageArg(), '--verify', 'none', ...extra]);
+  return cli(buildArgs({ iso: base, out, engine: 'podman', images: [await imageArg()], more: extra }));
 }
 
 const ESP = '28732ac11ff8d211ba4b00a0c93ec93b';

@@ -10,6 +10,7 @@ import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { inspectIso } from '../../src/iso/inspect.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
 import { CLI } from '../helpers/paths.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-env-'));
 const mounted: string[] = [];
@@ -28,19 +29,7 @@ function refused(r: { status: number | null; stderr: string }, code: number, re:
 async function args(out: string): Promise<string[]> {
   const rootfs = join(dir, 'rootfs.tar');
   if (!existsSync(rootfs)) await writeBusyboxRootfs(rootfs);
-  return [
-    'build',
-    '--iso',
-    await fixtureIso(),
-    '--out',
-    out,
-    '--engine',
-    'docker',
-    '--image',
-    `rootfs:${rootfs}=a/b:1`,
-    '--verify',
-    'none',
-  ];
+  return buildArgs({ iso: await fixtureIso(), out, images: [`rootfs:${rootfs}=a/b:1`] });
 }
 
 function tmpfs(name: string, options: string): string {

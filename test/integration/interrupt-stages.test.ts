@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { fixtureIso, mountsBelow } from '../helpers/fixture.js';
 import { CLI } from '../helpers/paths.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 const RESUMED = 'unchanged since the last run: output reused';
 /** Stages that record their output; the others always run (or are off in this build). */
@@ -76,15 +77,7 @@ test('interrupted in every stage, each run resumes the last and leaves nothing b
   let extra: string[] = [];
   const argv = () => [
     CLI,
-    'build',
-    '--iso',
-    base,
-    '--out',
-    out,
-    '--engine',
-    'podman',
-    '--image',
-    `rootfs:${rootfs}=demo/busybox:1`,
+    ...buildArgs({ iso: base, out, engine: 'podman', images: [`rootfs:${rootfs}=demo/busybox:1`] }),
     // A slow squashfs level keeps the squash stage long enough to be interrupted in (level 3, the default
     // for a layer, writes this one in about a second).
     '--squashfs-level',
@@ -92,8 +85,6 @@ test('interrupted in every stage, each run resumes the last and leaves nothing b
     ...extra,
     // A real install (not a cached one from another test): the engine stage must last long enough to interrupt.
     '--no-engine-cache',
-    '--verify',
-    'none',
     '--work-dir',
     work,
     '--log-file',

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { fixtureIso, mountsBelow } from '../helpers/fixture.js';
 import { CLI } from '../helpers/paths.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} during the engine install undoes every mount and leaves no output`, { timeout: 20 * 60 * 1000 }, async () => {
@@ -21,17 +22,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.execPath,
       [
         CLI,
-        'build',
-        '--iso',
-        base,
-        '--out',
-        out,
-        '--engine',
-        'podman',
-        '--image',
-        `rootfs:${rootfs}=a/b:1`,
-        '--verify',
-        'none',
+        ...buildArgs({ iso: base, out, engine: 'podman', images: [`rootfs:${rootfs}=a/b:1`] }),
         '--work-dir',
         work,
         // A real install (not a cached one): the signal must land while apt runs in the chroot.

@@ -10,6 +10,7 @@ import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { cli, fixtureIso } from '../helpers/fixture.js';
 import { CLI } from '../helpers/paths.js';
 import { assertRising } from '../helpers/progress.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 /** Percentages of one kind of plain progress line on stderr ("[OUTPUT] [12:00:00] dpkg: 42 % (...)"). */
 const plainPercentages = (stderr: string, label: string) =>
@@ -39,19 +40,9 @@ test('packages fetch gives the closure; build --packages installs it with no net
         '--net',
         process.execPath,
         CLI,
-        'build',
-        '--iso',
-        base,
-        '--out',
-        out,
-        '--engine',
-        'podman',
+        ...buildArgs({ iso: base, out, engine: 'podman', images: [`rootfs:${rootfs}=a/b:1`] }),
         '--packages',
         debs,
-        '--image',
-        `rootfs:${rootfs}=a/b:1`,
-        '--verify',
-        'none',
         '--json',
         // dpkg must run (its progress is checked), not a copy of the same install cached by an earlier run.
         '--no-engine-cache',

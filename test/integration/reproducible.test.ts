@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { cli, fixtureIso } from '../helpers/fixture.js';
 import { assertVerboseBuildLog } from '../helpers/progress.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -29,17 +30,7 @@ test('two builds with SOURCE_DATE_EPOCH give byte-identical ISOs', { timeout: 20
     const log = join(dir, `build${n}.log`);
     const r = cli(
       [
-        'build',
-        '--iso',
-        base,
-        '--out',
-        out,
-        '--engine',
-        'docker',
-        '--image',
-        `rootfs:${rootfs}=demo/busybox:1.0`,
-        '--verify',
-        'none',
+        ...buildArgs({ iso: base, out, images: [`rootfs:${rootfs}=demo/busybox:1.0`] }),
         // Each build its own cache: the second must compress the image again (no archive reused), or the
         // comparison would not cover compression.
         '--cache-dir',

@@ -12,6 +12,7 @@ import type { BuildReport } from '../../src/build.js';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
 import { CLI } from '../helpers/paths.js';
+import { buildArgs } from '../helpers/build-args.js';
 
 test('variant builds share the image archive and package caches', { timeout: 30 * 60 * 1000 }, async () => {
   const base = await fixtureIso();
@@ -25,17 +26,7 @@ test('variant builds share the image archive and package caches', { timeout: 30 
     const log = join(dir, `build${n}.log`);
     const r = cli(
       [
-        'build',
-        '--iso',
-        base,
-        '--out',
-        join(dir, `variant${n}.iso`),
-        '--engine',
-        'docker',
-        '--image',
-        `rootfs:${rootfs}=demo/busybox:1.0`,
-        '--verify',
-        'none',
+        ...buildArgs({ iso: base, out: join(dir, `variant${n}.iso`), images: [`rootfs:${rootfs}=demo/busybox:1.0`] }),
         '--cache-dir',
         cacheDir,
         '--work-dir',
@@ -102,11 +93,13 @@ test('two builds started together on one cache take turns and both succeed', { t
   await writeBusyboxRootfs(rootfs, { mtime: 0 });
   const builds = [1, 2].map((n) => {
     const log = join(dir, `build${n}.log`);
-    const args = [
-      ...['build', '--iso', base, '--out', join(dir, `together${n}.iso`), '--engine', 'podman'],
-      ...['--image', `rootfs:${rootfs}=demo/busybox:1.0`, '--verify', 'none', '--cache-dir', cacheDir],
-      ...['--json', '-q', '--log-file', log],
-    ];
+    const args = buildArgs({
+      iso: base,
+      out: join(dir, `together${n}.iso`),
+      engine: 'podman',
+      images: [`rootfs:${rootfs}=demo/busybox:1.0`],
+      more: ['--cache-dir', cacheDir, '--json', '-q', '--log-file', log],
+    });
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

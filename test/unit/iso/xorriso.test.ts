@@ -1,6 +1,15 @@
+// xorriso: argv and the parsers of its reports and write pacifier (captured from xorriso 1.5.4).
+import {
+  extractArgs,
+  modifyArgs,
+  parseReport,
+  parseXorrisoPacifier,
+  unquote,
+  xorrisoDate,
+  xorrisoProgress,
+} from '../../../src/iso/xorriso.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { extractArgs, modifyArgs, parseReport, unquote, xorrisoDate } from '../../../src/iso/xorriso.js';
 import { captured } from '../../helpers/paths.js';
 
 const synthetic = () =>
@@ -127,4 +136,32 @@ test('extractArgs', () => {
     '/md5sum.txt',
     '/tmp/m',
   ]);
+});
+
+/** xorriso -indev base.iso -outdev new.iso -map ... -boot_image any replay -commit, stderr. */
+const XORRISO_UPDATES = [
+  'xorriso : UPDATE :      26 nodes read in 1 seconds',
+  'xorriso : UPDATE :       1 files added in 1 seconds',
+  'xorriso : UPDATE : Writing:          0s    0.0%   fifo   7%  buf  50%',
+  'xorriso : UPDATE : Writing:     116381s   67.7%   fifo 100%  buf  50%  285.4xD ',
+  'xorriso : UPDATE :      27 nodes read in 1 seconds',
+];
+
+test('xorriso pacifier: only the Writing lines carry a percentage', () => {
+  assert.deepEqual(XORRISO_UPDATES.map(parseXorrisoPacifier), [
+    undefined,
+    undefined,
+    { sectors: 0, pct: 0 },
+    { sectors: 116381, pct: 67.7 },
+    undefined,
+  ]);
+  const out: string[] = [];
+  // xorriso paces its pacifier at one line a second.
+  let t = 0;
+  const on = xorrisoProgress((l) => out.push(l), 'xorriso', { now: () => (t += 1000) });
+  assert.deepEqual(
+    XORRISO_UPDATES.map((l) => on(l)),
+    [false, false, true, true, false],
+  );
+  assert.deepEqual(out, ['xorriso: 0 % (0.0 MiB)', 'xorriso: 67 % (227.3 MiB)']);
 });

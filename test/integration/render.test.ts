@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-const runner = new URL('../../../src/pipeline/runner.js', import.meta.url).href;
+const runner = new URL('../../src/pipeline/runner.js', import.meta.url).href;
 const dir = mkdtempSync(join(tmpdir(), 'remaster-render-'));
 const script = join(dir, 'stages.mjs');
 writeFileSync(

@@ -1,0 +1,95 @@
+// The boot watcher on captured serial logs with a fake clock: the actions it asks for, in order, and why it ends.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BootWatch, FATAL_SETTLE_MS, MENU_SHOT, type WatchAction, type WatchInput } from '../../../src/qemu/watch.js';
+import { fixture } from './fixtures.js';
+
+const quiet = { firmware: '', serial: '', reportComplete: false, exited: false };
+const look = (nowMs: number, more: Partial<WatchInput> = {}): WatchInput => ({ nowMs, ...quiet, ...more });
+const kinds = (actions: WatchAction[]) =>
+  actions.filter((a) => a.kind !== 'say').map((a) => (a.kind === 'screenshot' ? `screenshot ${a.which}` : a.kind));
+
+test('a BIOS boot: the menu picture and Enter once the menu shows, the final picture at the report, quit when it never powers off', () => {
+  const w = new BootWatch({ accel: 'tcg', timeoutMs: 600_000, powerOffGraceMs: 20_000, pressEnterAtMenu: true });
+  const serial = fixture('debian-live-bios.serial.log');
+  const kernelAt = serial.indexOf('Linux version');
+  // SeaBIOS's banner at 0.1 s, the isolinux menu (before the kernel) at 2 s.
+  assert.deepEqual(kinds(w.step(look(100, { firmware: fixture('seabios-boot.firmware.log') }))), []);
+  assert.deepEqual(kinds(w.step(look(2000, { serial: serial.slice(0, kernelAt) }))), []);
+  assert.deepEqual(kinds(w.step(look(2000 + MENU_SHOT.tcg.afterMenuMs - 1))), [], 'not before the menu has been drawn');
+  assert.deepEqual(kinds(w.step(look(2000 + MENU_SHOT.tcg.afterMenuMs))), ['screenshot boot-menu', 'press-enter']);
+  assert.deepEqual(kinds(w.step(look(9000, { serial: serial.slice(kernelAt) }))), [], 'the menu is captured once');
+  assert.equal(w.tracker.lastPhase(), 'userspace');
+  assert.equal(w.state, 'booting');
+  assert.deepEqual(kinds(w.step(look(60_000, { reportComplete: true }))), ['screenshot final']);
+  assert.equal(w.state, 'reported');
+  assert.equal(w.reportedAtMs, 60_000);
+  assert.deepEqual(kinds(w.step(look(70_000))), []);
+  assert.deepEqual(kinds(w.step(look(80_001))), ['stop']);
+  assert.deepEqual(w.end, { why: 'no-power-off' });
+  assert.deepEqual(w.step(look(90_000)), [], 'nothing after the end');
+});
+
+test('the guest powers off after its report: watching ends as exited, with no stop', () => {
+  const w = new BootWatch({ accel: 'kvm', timeoutMs: 60_000, powerOffGraceMs: 5000 });
+  w.step(look(1000, { serial: fixture('debian-live-bios.serial.log') }));
+  assert.deepEqual(kinds(w.step(look(20_000, { reportComplete: true, exited: true }))), []);
+  assert.deepEqual(w.end, { why: 'exited' });
+  assert.equal(w.reportedAtMs, 20_000, 'a report that arrived with the exit still counts');
+});
+
+test('OVMF finds nothing bootable: given up once the state has held for the settle time, not before', () => {
+  const w = new BootWatch({ accel: 'tcg', timeoutMs: 600_000, powerOffGraceMs: 20_000 });
+  const actions: WatchAction[] = [];
+  actions.push(...w.step(look(1000, { serial: fixture('ovmf-no-bootable.serial.log') })));
+  let t = 1000;
+  while (!w.done && t < 100_000) {
+    t += 250;
+    actions.push(...w.step(look(t)));
+  }
+  assert.deepEqual(w.end?.why, 'fatal');
+  assert.ok(w.end?.why === 'fatal' && w.end.kind === 'no-bootable-device');
+  assert.ok(t >= 1000 + FATAL_SETTLE_MS.tcg, `stopped at ${t} ms`);
+  assert.ok(t < 1000 + FATAL_SETTLE_MS.tcg + 2000, `stopped at ${t} ms`);
+  assert.deepEqual(kinds(actions).slice(-2), ['screenshot final', 'stop']);
+  assert.ok(actions.some((a) => a.kind === 'say' && /^giving up after .*no-bootable-device/.test(a.line)));
+});
+
+test('no report by the deadline: a last picture and quit', () => {
+  const w = new BootWatch({ accel: 'tcg', timeoutMs: 30_000, powerOffGraceMs: 20_000 });
+  assert.deepEqual(kinds(w.step(look(29_999, { serial: 'Linux version 6.1\n' }))), []);
+  assert.deepEqual(kinds(w.step(look(30_000))), ['screenshot final', 'stop']);
+  assert.deepEqual(w.end, { why: 'timeout' });
+});
+
+test('a power cut lands the given delay after the loader names the image, on a captured console', () => {
+  const serial = fixture('debian-live-power-cut.serial.log');
+  const w = new BootWatch({
+    accel: 'tcg',
+    timeoutMs: 600_000,
+    powerOffGraceMs: 20_000,
+    powerCut: { when: /loading: fault\/b:1 from /, afterMs: 1000 },
+  });
+  // The console arrives in 4 KiB reads, as the file tail would give it; the line may be split between two.
+  let t = 0;
+  for (let at = 0; at < serial.length; at += 4096) {
+    t += 250;
+    assert.ok(!kinds(w.step(look(t, { serial: serial.slice(at, at + 4096) }))).includes('cut-power'), 'not at the line itself');
+  }
+  assert.deepEqual(kinds(w.step(look(t + 999))), []);
+  assert.deepEqual(kinds(w.step(look(t + 1000))), ['screenshot final', 'cut-power']);
+  assert.ok(w.end?.why === 'power-cut');
+  assert.match(w.end.line, /remaster-loader\[555\]: loading: fault\/b:1 from fault_b_1-49151158\.tar\.zst$/);
+});
+
+test('a heartbeat line every 5 s between phases', () => {
+  const w = new BootWatch({ accel: 'tcg', timeoutMs: 600_000, powerOffGraceMs: 20_000 });
+  const says = (a: WatchAction[]) => a.flatMap((x) => (x.kind === 'say' ? [x.line] : []));
+  assert.deepEqual(says(w.step(look(1000, { serial: 'Linux version 6.1\n' }))), [
+    'firmware reached after 1.0 s',
+    'kernel reached after 1.0 s',
+    'boot menu not captured: the kernel was already running',
+  ]);
+  assert.deepEqual(says(w.step(look(5999))), []);
+  assert.deepEqual(says(w.step(look(6000))), ['in kernel, 6 s elapsed']);
+});
