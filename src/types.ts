@@ -7,8 +7,8 @@ export type Engine = 'docker' | 'podman';
 /** Compression of the image archives (the guest decompresses with the matching tool). */
 export type Compression = 'zstd' | 'gzip' | 'xz' | 'none';
 
-/** Firmware a verification boot runs under. */
-export type Firmware = 'bios' | 'uefi';
+/** Firmware a verification boot runs under: SeaBIOS, OVMF, or OVMF with Secure Boot enforced (Microsoft's keys). */
+export type Firmware = 'bios' | 'uefi' | 'uefi-sb';
 
 /** How the verification VM sees the ISO: an optical drive, or the hybrid image as a USB stick. */
 export type Media = 'cdrom' | 'usb';

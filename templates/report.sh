@@ -55,6 +55,13 @@ show() { systemctl show -p "$1" --value remaster-loader.service; }
 	list 2>"$errs" </dev/null | grep -v '^<none>:<none>' | sed 's/^/image /'
 	sed 's/^/list-error /' "$errs"
 	systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print "failed-unit " $1}'
+	if [ -d /sys/firmware/efi ]; then
+		# The SecureBoot variable: 4 attribute bytes, then 1 when Secure Boot is enforced.
+		sb=$(od -An -t u1 -j 4 -N 1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>/dev/null | tr -d ' ')
+		echo "firmware uefi secure-boot=$([ "$sb" = 1 ] && echo on || echo off)"
+	else
+		echo "firmware bios"
+	fi
 	echo "cmdline $(cat /proc/cmdline)"
 	echo "root-fs $(findmnt -n -o FSTYPE /)"
 	echo "store-fs $(findmnt -n -o FSTYPE -T @@STORE_PROBE@@)"

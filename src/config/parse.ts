@@ -45,15 +45,20 @@ export function matching(key: string, v: unknown, pattern: RegExp, expected: str
   return s;
 }
 
-/** "none", "bios", "uefi", "all" or a list (comma-separated or YAML) of those. */
+/** "none", "bios", "uefi", "uefi-sb", "all" (bios and uefi) or a list (comma-separated or YAML) of those. */
 export function parseVerify(key: string, v: unknown): Firmware[] {
-  const list = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : fail(key, '"none", "bios", "uefi", "all" or a list', v);
+  const list = Array.isArray(v)
+    ? v
+    : typeof v === 'string'
+      ? v.split(',')
+      : fail(key, '"none", "bios", "uefi", "uefi-sb", "all" or a list', v);
   const out = new Set<Firmware>();
   for (const [i, item] of list.entries()) {
     const f = oneOf(Array.isArray(v) ? `${key}[${i}]` : key, typeof item === 'string' ? item.trim() : item, [
       'none',
       'bios',
       'uefi',
+      'uefi-sb',
       'all',
     ] as const);
     if (f === 'all') {

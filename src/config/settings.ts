@@ -78,7 +78,7 @@ function setting<const S extends Setting>(s: S): S {
 
 /** A filesystem the guest finds by tag or path; rendered into a shell script, so only shell-safe characters. */
 export const STORE_DEVICE_PATTERN = '^((LABEL|UUID|PARTLABEL|PARTUUID)=[A-Za-z0-9._-]{1,64}|/dev/[A-Za-z0-9._/-]{1,100})$';
-export const FIRMWARE_VALUES = ['none', 'bios', 'uefi', 'all'] as const;
+export const FIRMWARE_VALUES = ['none', 'bios', 'uefi', 'uefi-sb', 'all'] as const;
 export const MEDIA_VALUES = ['cdrom', 'usb', 'all'] as const;
 const COMPRESSIONS = ['zstd', 'gzip', 'xz', 'none'] as const;
 
@@ -212,9 +212,13 @@ export const SETTINGS = [
     userDefault: true,
     parse: parseVerify,
     flags: {
-      build: { name: 'verify', arg: 'none|bios|uefi|all', doc: 'boot the result in QEMU and check the images' },
-      verify: { name: 'firmware', arg: 'bios|uefi|all' },
-      demo: { name: 'verify', arg: 'none|bios|uefi|all' },
+      build: {
+        name: 'verify',
+        arg: 'none|bios|uefi|uefi-sb|all',
+        doc: 'boot the result in QEMU and check the images (uefi-sb: Secure Boot enforced; all: bios and uefi)',
+      },
+      verify: { name: 'firmware', arg: 'bios|uefi|uefi-sb|all' },
+      demo: { name: 'verify', arg: 'none|bios|uefi|uefi-sb|all' },
     },
   }),
   setting({

@@ -58,7 +58,16 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
   const media = o.media ?? 'cdrom';
   const iso = qemuOptValue(o.iso);
   const p = o.paths;
-  const args: string[] = ['-name', 'remaster-verify', '-no-user-config', '-nodefaults', '-machine', `q35,accel=${o.accel}`];
+  const secureBoot = o.firmware.kind === 'uefi' && o.firmware.secureBoot;
+  // Secure Boot code keeps its variables behind SMM: without smm=on it hangs before any output.
+  const args: string[] = [
+    '-name',
+    'remaster-verify',
+    '-no-user-config',
+    '-nodefaults',
+    '-machine',
+    `q35,accel=${o.accel}${secureBoot ? ',smm=on' : ''}`,
+  ];
   if (o.accel === 'kvm') args.push('-cpu', 'host');
   args.push(
     '-m',
@@ -87,6 +96,7 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
     'none',
     '-no-reboot',
   );
+  if (secureBoot) args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
   if (o.firmware.kind === 'uefi') {
     args.push(
       '-drive',

@@ -5,6 +5,7 @@ import type { GuestReport } from './report.js';
 export type DiagnosisKind =
   | 'loader-failed'
   | 'no-bootable-device'
+  | 'secure-boot-refused'
   | 'bootloader-error'
   | 'root-not-found'
   | 'kernel-panic'
@@ -15,6 +16,7 @@ export type DiagnosisKind =
 /** Failures the guest cannot recover from by itself: waiting longer only burns the timeout. */
 export const FATAL_KINDS: ReadonlySet<DiagnosisKind> = new Set([
   'no-bootable-device',
+  'secure-boot-refused',
   'bootloader-error',
   'root-not-found',
   'kernel-panic',
@@ -103,6 +105,21 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
   // Once the kernel runs, the firmware and boot loader did their job: their complaints (GRUB prints benign
   // "error: no such device" for a failed `search`, OVMF tries other boot options first) no longer matter.
   const kernelStarted = early.length < lines.length;
+
+  // Secure Boot said no: OVMF to an unsigned loader ("Access Denied"), shim to an unsigned GRUB ("Security
+  // Violation"), GRUB to an unsigned kernel ("bad shim signature").
+  const refused = kernelStarted
+    ? undefined
+    : firstMatch(
+        early,
+        /BdsDxe: failed to load Boot[0-9A-F]+ .*: Access Denied|Verification failed: .*Security Violation|bad shim signature|prohibited by secure boot policy/,
+      );
+  if (refused) {
+    return {
+      kind: 'secure-boot-refused',
+      message: `Secure Boot refused to run the boot chain: ${quote(refused)}. The UEFI loaders must be signed for Microsoft's UEFI CA (shim) and the kernel by a key shim trusts, as Debian's shim-signed, grub-efi-amd64-signed and linux-image-amd64 are.`,
+    };
+  }
 
   const noBoot = kernelStarted
     ? undefined

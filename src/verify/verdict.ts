@@ -2,7 +2,7 @@
 // loader's result, app units, where the store was, and the power cut. Tested on captured reports.
 import { normaliseRef } from '../images/reference.js';
 import { compareImages, type ExpectedImage, type GuestReport } from '../qemu/report.js';
-import type { Engine } from '../types.js';
+import type { Engine, Firmware } from '../types.js';
 
 export interface ExpectedApp {
   name: string;
@@ -28,6 +28,11 @@ export function parseApps(extra: readonly string[]): GuestApp[] {
 /** The kernel command line the guest booted with (the `cmdline` report line). */
 export function kernelCmdline(extra: readonly string[]): string | undefined {
   return extra.find((l) => l.startsWith('cmdline '))?.slice('cmdline '.length);
+}
+
+/** The guest's `firmware` report line: "bios", "uefi secure-boot=on" or "uefi secure-boot=off". */
+export function firmwareLine(extra: readonly string[]): string | undefined {
+  return extra.find((l) => l.startsWith('firmware '))?.slice('firmware '.length);
 }
 
 export function loaderDoneSeconds(extra: readonly string[]): number | undefined {
@@ -75,7 +80,7 @@ export function failureSummary(outcomes: readonly VerifyOutcome[]): string {
 
 /** What one verification run found, as the report, verify.json and junit.xml carry it. */
 export interface VerifyOutcome {
-  firmware: 'bios' | 'uefi';
+  firmware: Firmware;
   /** What the ISO was attached as: an optical drive or a USB stick. */
   media: 'cdrom' | 'usb';
   accel: 'kvm' | 'tcg';
@@ -92,6 +97,8 @@ export interface VerifyOutcome {
   imagesUsableSeconds?: number | undefined;
   /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */
   kernelCmdline?: string | undefined;
+  /** The guest's own word on its firmware: "bios", "uefi secure-boot=on" or "uefi secure-boot=off". */
+  guestFirmware?: string | undefined;
   /** Filesystem under the engine store in the guest (tmpfs on a live root, ext4... on a store device). */
   storeFs?: string | undefined;
   /** Power cut test: the first boot was cut while this image loaded (seconds after QEMU start), then booted again. */
@@ -126,6 +133,8 @@ export interface VerdictInput {
   storeDevice?: string | undefined;
   /** The image the power was cut while loading. */
   powerCut?: string | undefined;
+  /** The run had Secure Boot enforced: the guest must say so (its firmware line). */
+  secureBoot?: boolean | undefined;
 }
 
 export interface Verdict {
@@ -181,6 +190,12 @@ export function verdict(i: VerdictInput): Verdict {
       failed: i.storeDisk && (storeFs === undefined || storeFs === 'tmpfs'),
       message: () =>
         `the engine store is on ${storeFs ?? 'an unknown filesystem'}, not on the store device ${i.storeDevice} (see remaster-storage.service in the journal)`,
+    },
+    {
+      kind: 'secure-boot-off',
+      failed: i.secureBoot === true && firmwareLine(report?.extra ?? []) !== 'uefi secure-boot=on',
+      message: () =>
+        `the guest reports its firmware as "${firmwareLine(report?.extra ?? []) ?? 'unknown'}", not UEFI with Secure Boot on: the run proves nothing about Secure Boot`,
     },
     {
       kind: 'power-cut-unnoticed',

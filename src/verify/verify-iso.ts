@@ -10,7 +10,7 @@ import { type BootResult, bootAndCollect } from '../qemu/launch.js';
 import type { ExpectedImage } from '../qemu/report.js';
 import type { Accel, Engine, Firmware, Media } from '../types.js';
 import { makeStoreDisk, storeDiskTag } from './store-disk.js';
-import { type ExpectedApp, kernelCmdline, loaderDoneSeconds, loadingLine, verdict, type VerifyOutcome } from './verdict.js';
+import { type ExpectedApp, firmwareLine, kernelCmdline, loaderDoneSeconds, loadingLine, verdict, type VerifyOutcome } from './verdict.js';
 
 export interface VerifyOptions {
   iso: string;
@@ -136,6 +136,7 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
         storeDisk,
         storeDevice: o.storeDevice,
         powerCut: o.powerCut,
+        secureBoot: firmware === 'uefi-sb',
       });
       const { ok, diagnosis } = v;
       outcomes.push({
@@ -153,6 +154,7 @@ export async function verifyIso(o: VerifyOptions): Promise<VerifyOutcome[]> {
         loaderResult: r.report?.loaderResult,
         imagesUsableSeconds: loaderDoneSeconds(r.report?.extra ?? []),
         kernelCmdline: kernelCmdline(r.report?.extra ?? []),
+        guestFirmware: firmwareLine(r.report?.extra ?? []),
         storeFs: v.storeFs,
         ...(cut?.boot.powerCut
           ? {

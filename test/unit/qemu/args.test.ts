@@ -61,7 +61,7 @@ test('qemuArgs: bios, cdrom, tcg (defaults)', () => {
 test('qemuArgs: uefi, cdrom, kvm', () => {
   const argv = qemuArgs({
     iso: '/isos/a.iso',
-    firmware: { kind: 'uefi', code: '/fw/CODE.fd', vars: '/w/OVMF_VARS.fd', varsTemplate: '/fw/VARS.fd' },
+    firmware: { kind: 'uefi', code: '/fw/CODE.fd', vars: '/w/OVMF_VARS.fd', varsTemplate: '/fw/VARS.fd', secureBoot: false },
     media: 'cdrom',
     accel: 'kvm',
     paths,
@@ -130,7 +130,7 @@ test('qemuArgs: bios, usb, tcg, custom memory/cpus/port', () => {
 test('qemuArgs: uefi, usb, kvm', () => {
   const argv = qemuArgs({
     iso: '/isos/a.iso',
-    firmware: { kind: 'uefi', code: '/fw/CODE.fd', vars: '/w/OVMF_VARS.fd', varsTemplate: '/fw/VARS.fd' },
+    firmware: { kind: 'uefi', code: '/fw/CODE.fd', vars: '/w/OVMF_VARS.fd', varsTemplate: '/fw/VARS.fd', secureBoot: false },
     media: 'usb',
     accel: 'kvm',
     paths,
@@ -165,4 +165,22 @@ test('qemuArgs: store disks are writable virtio disks, before the boot medium, c
   assert.equal(args[at - 1], '-drive');
   assert.ok(at < args.indexOf('file=/isos/a.iso,media=cdrom,readonly=on,format=raw'));
   assert.deepEqual(args.slice(-2), ['-boot', 'order=d'], 'the CD stays the boot device');
+});
+
+test('qemuArgs: Secure Boot enforced needs SMM and the flash in secure mode', () => {
+  const argv = qemuArgs({
+    iso: '/isos/a.iso',
+    firmware: { kind: 'uefi', code: '/fw/CODE.ms.fd', vars: '/w/OVMF_VARS.fd', varsTemplate: '/fw/VARS.ms.fd', secureBoot: true },
+    media: 'cdrom',
+    accel: 'tcg',
+    paths,
+  });
+  assert.deepEqual(argv.slice(4, 6), ['-machine', 'q35,accel=tcg,smm=on']);
+  const i = argv.indexOf('-global');
+  assert.deepEqual(argv.slice(i, i + 4), [
+    '-global',
+    'driver=cfi.pflash01,property=secure,value=on',
+    '-drive',
+    'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.ms.fd',
+  ]);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diagnose, diagnoseDetail, loaderReasons } from '../../../src/qemu/diagnose.js';
+import { diagnose, diagnoseDetail, FATAL_KINDS, loaderReasons } from '../../../src/qemu/diagnose.js';
 import { parseGuestReport } from '../../../src/qemu/report.js';
 import { fixture } from './fixtures.js';
 
@@ -211,4 +211,17 @@ test('loaderReasons: FAILED lines first, else error-looking lines, never systemd
     ['Cannot connect to the Docker daemon at unix:///var/run/docker.sock'],
   );
   assert.deepEqual(loaderReasons([]), []);
+});
+
+test('Secure Boot refusals are told apart from a medium with nothing bootable', () => {
+  const unsignedLoader = diagnoseDetail(fixture('ovmf-sb-neg-fixture-sb.serial.log'));
+  assert.equal(unsignedLoader?.kind, 'secure-boot-refused');
+  assert.match(
+    unsignedLoader?.message ?? '',
+    /^Secure Boot refused to run the boot chain: "BdsDxe: failed to load Boot0001 .*: Access Denied"/,
+  );
+  const unsignedKernel = diagnoseDetail(fixture('ovmf-sb-neg-unsigned-kernel-sb.serial.log'));
+  assert.equal(unsignedKernel?.kind, 'secure-boot-refused');
+  assert.match(unsignedKernel?.message ?? '', /"error: bad shim signature\."/);
+  assert.ok(FATAL_KINDS.has('secure-boot-refused'), 'waiting longer does not help');
 });

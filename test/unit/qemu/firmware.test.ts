@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RemasterError } from '../../../src/errors.js';
-import { findOvmf, isSecureBootVariant, prepareFirmware } from '../../../src/qemu/firmware.js';
+import { findOvmf, findSecureOvmf, isSecureBootVariant, prepareFirmware } from '../../../src/qemu/firmware.js';
 
 let root: string;
 
@@ -93,6 +93,7 @@ test('prepareFirmware: bios needs nothing; uefi gets a fresh writable VARS copy 
     code: join(d, 'OVMF_CODE_4M.fd'),
     vars: join(work, 'OVMF_VARS.fd'),
     varsTemplate: join(d, 'OVMF_VARS_4M.fd'),
+    secureBoot: false,
   });
   assert.ok(fw.kind === 'uefi');
   assert.equal((await stat(fw.vars)).mode & 0o777, 0o644);
@@ -104,4 +105,38 @@ test('prepareFirmware: bios needs nothing; uefi gets a fresh writable VARS copy 
 
 test('prepareFirmware: missing OVMF is a RemasterError', async () => {
   await assert.rejects(prepareFirmware('uefi', join(root, 'w2'), { roots: [join(root, 'none')] }), RemasterError);
+});
+
+test('Secure Boot firmware: the descriptor with secure-boot and enrolled-keys wins; else the Debian names', async () => {
+  const d = join(root, 'sb/OVMF');
+  for (const n of ['OVMF_CODE_4M.fd', 'OVMF_VARS_4M.fd', 'OVMF_CODE_4M.ms.fd', 'OVMF_VARS_4M.ms.fd', 'custom-code.fd', 'custom-vars.fd']) {
+    await touch(join(d, n));
+  }
+  const descriptors = join(root, 'sb/descriptors');
+  const descriptor = (code: string, vars: string, features: string[]) =>
+    JSON.stringify({
+      'interface-types': ['uefi'],
+      mapping: { device: 'flash', executable: { filename: code }, 'nvram-template': { filename: vars } },
+      targets: [{ architecture: 'x86_64', machines: ['pc-q35-*'] }],
+      features,
+    });
+  await touch(
+    join(descriptors, '50-secure-no-keys.json'),
+    descriptor(join(d, 'OVMF_CODE_4M.fd'), join(d, 'OVMF_VARS_4M.fd'), ['secure-boot', 'requires-smm']),
+  );
+  await touch(
+    join(descriptors, '60-enrolled.json'),
+    descriptor(join(d, 'custom-code.fd'), join(d, 'custom-vars.fd'), ['enrolled-keys', 'secure-boot']),
+  );
+  assert.deepEqual(findSecureOvmf({ roots: [d], descriptorDirs: [descriptors] }), {
+    code: join(d, 'custom-code.fd'),
+    varsTemplate: join(d, 'custom-vars.fd'),
+  });
+  assert.deepEqual(findSecureOvmf({ roots: [d], descriptorDirs: [join(root, 'none')] }), {
+    code: join(d, 'OVMF_CODE_4M.ms.fd'),
+    varsTemplate: join(d, 'OVMF_VARS_4M.ms.fd'),
+  });
+  assert.throws(() => findSecureOvmf({ roots: [join(root, 'empty')], descriptorDirs: [] }), RemasterError);
+  const fw = await prepareFirmware('uefi-sb', join(root, 'sb-run'), { roots: [d], descriptorDirs: [] });
+  assert.equal(fw.kind === 'uefi' && fw.secureBoot, true);
 });

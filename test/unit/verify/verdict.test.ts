@@ -7,6 +7,7 @@ import { parseGuestReport } from '../../../src/qemu/report.js';
 import {
   failingApps,
   failureSummary,
+  firmwareLine,
   interruptedReported,
   kernelCmdline,
   loaderDoneSeconds,
@@ -156,4 +157,17 @@ test('verdict: no report at all and no console diagnosis says so', () => {
   assert.equal(v.ok, false);
   assert.equal(v.diagnosisKind, 'images-missing');
   assert.equal(v.missing.length, 3);
+});
+
+test('verdict: a Secure Boot run must be reported by the guest as UEFI with Secure Boot on', () => {
+  const report = captured('report-app-running.txt');
+  assert.ok(report);
+  const withFirmware = (line: string) => ({ ...report, extra: [...report.extra, `firmware ${line}`] });
+  const base = { engine: 'docker' as const, expected: [{ ref: 'demo/web:1.0' }], storeDisk: false, secureBoot: true };
+  assert.equal(firmwareLine(withFirmware('uefi secure-boot=on').extra), 'uefi secure-boot=on');
+  assert.equal(verdict({ ...base, boot: { outcome: 'reported', report: withFirmware('uefi secure-boot=on') } }).ok, true);
+  const off = verdict({ ...base, boot: { outcome: 'reported', report: withFirmware('uefi secure-boot=off') } });
+  assert.deepEqual([off.ok, off.diagnosisKind], [false, 'secure-boot-off']);
+  assert.equal(verdict({ ...base, boot: { outcome: 'reported', report } }).diagnosisKind, 'secure-boot-off', 'no firmware line at all');
+  assert.equal(verdict({ ...base, secureBoot: false, boot: { outcome: 'reported', report } }).ok, true, 'not asked for, not checked');
 });
