@@ -44,7 +44,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/{iso,rootfs,images,units,qemu,exec,verify,fixture}/**/*.ts'],
+    files: ['src/{iso,rootfs,images,units,qemu,exec,verify,fixture,installer}/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

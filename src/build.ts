@@ -12,6 +12,7 @@ import { engine } from './stages/engine.js';
 import { fetchDebs } from './stages/fetch-debs.js';
 import { images } from './stages/images.js';
 import { inspect } from './stages/inspect.js';
+import { installer } from './stages/installer.js';
 import { iso } from './stages/iso.js';
 import { metadata } from './stages/metadata.js';
 import { payload } from './stages/payload.js';
@@ -21,7 +22,7 @@ import { readyStore } from './stages/ready-store.js';
 import { rootfs } from './stages/rootfs.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
-import type { Compression, Engine } from './types.js';
+import type { Compression, Engine, Target } from './types.js';
 import { VERSION } from './util/version.js';
 import type { VerifyOutcome } from './verify/verdict.js';
 
@@ -32,6 +33,7 @@ const WORK_PARTS = [
   'payload',
   'payload-written.json',
   'iso-files',
+  'installer',
   'meta',
   'mnt',
   'layer.squashfs',
@@ -54,6 +56,7 @@ export const buildStages = [
   readyStore,
   squash,
   metadata,
+  installer,
   iso,
   verify,
   publish,
@@ -64,6 +67,8 @@ export interface BuildReport {
   base: { iso: string; flavor?: string | undefined; bytes?: number | undefined };
   output?: { path: string; bytes: number; sha256: string } | undefined;
   engine: string;
+  /** What got the payload: the live session, systems installed from the ISO, or both. */
+  target?: Target | undefined;
   mode?: 'layer' | 'rebuild' | undefined;
   layer?: { isoPath: string; bytes: number } | undefined;
   packages?: string[] | undefined;
@@ -110,6 +115,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
       base: { iso: config.iso, flavor: f.base?.flavor, bytes: f.base?.bytes },
       output: ok ? f.output : undefined,
       engine: config.engine,
+      target: f.target,
       mode: f.root?.mode,
       layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
       packages: f.installedPackages,

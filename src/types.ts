@@ -19,6 +19,9 @@ export type Accel = 'auto' | 'kvm' | 'tcg';
 /** How the new root is written: a layer on the base's squashfs stack, or the whole root rebuilt. */
 export type RootfsMode = 'layer' | 'rebuild' | 'auto';
 
+/** What gets the payload: the live session, the systems installed from the ISO, or both. */
+export type Target = 'live' | 'installed' | 'both';
+
 /** podman only: load archives at boot, or ship a ready (read-only) image store on the medium. */
 export type PodmanStore = 'load' | 'ready';
 

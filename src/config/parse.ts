@@ -191,6 +191,13 @@ export function menuText(key: string, v: unknown, max: number, bad: RegExp): str
   return s;
 }
 
+/** A file that must exist now. */
+export function existingFile(key: string, v: unknown): string {
+  const file = path(key, v);
+  if (!existsSync(file)) throw new UsageError(`${key}: file ${file} does not exist`, { hint: `check the path given for ${key}` });
+  return file;
+}
+
 /** A folder that must exist now. */
 export function existingFolder(key: string, v: unknown, hint: string): string {
   const dir = path(key, v);

@@ -7,10 +7,11 @@
 // are entries too, without a schema: they never reach remaster.yml or the build config.
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { Accel, Compression, Engine, PodmanStore, RootfsMode } from '../types.js';
+import type { Accel, Compression, Engine, PodmanStore, RootfsMode, Target } from '../types.js';
 import { defaultCacheDir } from './paths.js';
 import {
   bool,
+  existingFile,
   existingFolder,
   int,
   kernelArgs,
@@ -244,6 +245,31 @@ export const SETTINGS = [
         doc: 'serial logs, screenshots, verify.json, junit.xml (default <cache>/verify)',
       },
     },
+  }),
+  setting({
+    key: 'target',
+    doc: 'what gets the engine and images: the live session, systems installed from the ISO, or both; default both where the base carries an installer remaster can reach, else live',
+    schema: enumOf(['live', 'installed', 'both']),
+    parse: (k: string, v: unknown): Target => oneOf(k, v, ['live', 'installed', 'both'] as const),
+    check: (c) => {
+      if (c.podmanStore === 'ready' && (c.target === 'installed' || c.target === 'both')) {
+        throw new UsageError(
+          `target: ${c.target} needs the archives on the installed system; podmanStore ready ships them as a store for live boots only`,
+          {
+            hint: 'use --podman-store load with --target installed or both, or --target live with the ready store',
+          },
+        );
+      }
+    },
+    flags: { build: { name: 'target', arg: 'live|installed|both' } },
+  }),
+  setting({
+    key: 'preseed',
+    doc: "a d-i preseed file with the site's answers: embedded in every d-i initrd of the ISO (merged with the medium's own; remaster's late commands are appended to yours)",
+    schema: string(),
+    paths: 'path',
+    parse: (k: string, v: unknown) => existingFile(k, v),
+    flags: { build: { name: 'preseed', arg: '<file>' } },
   }),
   setting({
     key: 'compression',

@@ -3,7 +3,9 @@ import { posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../exec/run.js';
-import { readSuperblock, type SquashCompression } from '../rootfs/squashfs.js';
+import { UNPACKFS_CONF, unpackEntries } from '../installer/calamares.js';
+import { readSuperblock, type SquashCompression, squashfsCat } from '../rootfs/squashfs.js';
+import { detectInstallers, type InstallerInfo, type TargetReach, targetReach } from './installers.js';
 import { type InitrdContents, type InitrdPart, layerChain, parseDefaultLayer, readInitrd } from './initrd.js';
 import { ISO_SECTOR, probeIso } from './probe.js';
 import { type ElToritoImage, type IsoFile, type IsoReport, readIsoTexts, xorrisoReport } from './xorriso.js';
@@ -76,6 +78,10 @@ export interface InspectResult {
   bootMenus: string[];
   initrd?: InitrdInfo | undefined;
   casper?: CasperInfo | undefined;
+  /** The installers the medium carries and whether remaster reaches what they install. */
+  installers: InstallerInfo[];
+  /** Which build targets this base allows (live: the live session; installed: systems installed from it). */
+  targets: TargetReach;
   files: IsoFile[];
 }
 
@@ -83,6 +89,7 @@ export interface InspectResult {
 const GPT_ESP = '28732ac11ff8d211ba4b00a0c93ec93b';
 const DEFAULT_LAYER_CONF = 'conf/conf.d/default-layer.conf';
 const INSTALL_SOURCES = '/casper/install-sources.yaml';
+const UDEB_INCLUDE = '/.disk/udeb_include';
 
 const CHECKSUM_FILES = ['/md5sum.txt', '/sha256sum.txt', '/SHA256SUMS', '/MD5SUMS'];
 const BOOT_MENUS = [
@@ -153,6 +160,7 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     ...(isCasper ? menus : []),
     ...(isCasper && report.files.some((f) => f.path === INSTALL_SOURCES) ? [INSTALL_SOURCES] : []),
     ...(layout.moduleFile ? [layout.moduleFile] : []),
+    ...(report.files.some((f) => f.path === UDEB_INCLUDE) ? [UDEB_INCLUDE] : []),
   ];
   const texts = await readIsoTexts(iso, wanted, io);
   let casper: CasperInfo | undefined;
@@ -183,6 +191,19 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     }
     rootfs.push({ path: f.path, compression: sb.compression, blockSize: sb.blockSize, bytes: f.bytes, lba: f.lba });
   }
+  // Calamares' settings as the live root has them: the top layer that holds the file wins.
+  let unpackfs: string | undefined;
+  for (const l of [...rootfs].reverse()) {
+    unpackfs = await squashfsCat(iso, l.lba * ISO_SECTOR, UNPACKFS_CONF, io);
+    if (unpackfs !== undefined) break;
+  }
+  const installers = detectInstallers({
+    files: report.files,
+    udebInclude: texts.get(UDEB_INCLUDE),
+    unpackfs: unpackfs !== undefined && unpackEntries(unpackfs) ? unpackfs : undefined,
+    liveRoot: rootfs.length > 0,
+    installSources: texts.has(INSTALL_SOURCES),
+  });
   const result: InspectResult = {
     iso,
     bytes: probe.bytes,
@@ -198,6 +219,8 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     bootMenus: menus,
     initrd: initrdFile && initrd ? { path: initrdFile.path, parts: initrd.parts, bootScripts } : undefined,
     casper,
+    installers,
+    targets: targetReach(rootfs.length > 0, installers),
     files: report.files,
   };
   if (layout.moduleFile) result.moduleFile = layout.moduleFile;

@@ -1,5 +1,7 @@
 // What stages share: the frozen config, the workspace, and facts stages add as they learn them.
 import type { PayloadManifest } from '../images/manifest.js';
+import type { LayerChanges } from '../installer/layer-changes.js';
+import type { Target } from '../types.js';
 import type { VerifyOutcome } from '../verify/verdict.js';
 import type { InspectResult } from '../iso/inspect.js';
 import type { RootLayer } from '../rootfs/layer.js';
@@ -16,6 +18,10 @@ export interface StageTiming {
 
 export interface Facts {
   base?: InspectResult;
+  /** What gets the payload: decided by the inspect stage from --target and what the base allows. */
+  target?: Target;
+  /** What a plain copy of the layer onto an installed base would have to delete first (installer stage). */
+  layerChanges?: LayerChanges;
   /** Architecture of the base root (dpkg), for image platforms. */
   architecture?: string;
   manifest?: PayloadManifest;

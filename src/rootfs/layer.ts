@@ -152,6 +152,16 @@ export class RootLayer {
     });
   }
 
+  /** The base root alone, read-only: its single layer, or its layers stacked (what the new layer goes on top of). */
+  async baseView(): Promise<string> {
+    const lowers = await this.mountBaseLayers();
+    if (lowers.length === 1 && lowers[0]) return lowers[0];
+    const view = join(this.dir, 'mnt', 'base');
+    await mkdir(view, { recursive: true });
+    await this.mounts.mount({ source: 'remaster', target: view, type: 'overlay', options: ['ro', `lowerdir=${lowers.join(':')}`] });
+    return view;
+  }
+
   /**
    * The root as the live system will see it, read-only: the rebuilt tree, or (layer mode) the base layers with the
    * new layer stacked on top as one more lower layer (its whiteouts hide what they hide at boot).

@@ -162,3 +162,12 @@ export function squashfsProgress(emit: (text: string) => void, label: string, o:
     return true;
   };
 }
+
+/**
+ * One file's text from a squashfs stored inside another file (a root layer inside an ISO), or undefined when the
+ * image does not have it. unsquashfs reads it in place: no mount, no root needed.
+ */
+export async function squashfsCat(image: string, offset: number, path: string, io: RunOptions = {}): Promise<string | undefined> {
+  const r = await run('unsquashfs', ['-o', String(offset), '-cat', image, path], { ...io, okCodes: [0, 1, 2] });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}

@@ -1,22 +1,66 @@
-// Inspect: learn the base's flavor, boot setup and root layers; refuse what remaster cannot handle.
+// Inspect: learn the base's flavor, boot setup, root layers and installers; settle the target; refuse what remaster
+// cannot handle, before any work.
 import { UsageError } from '../errors.js';
-import { inspectIso } from '../iso/inspect.js';
+import { type InspectResult, inspectIso } from '../iso/inspect.js';
 import type { Stage } from '../pipeline/context.js';
+import type { Target } from '../types.js';
+
+/**
+ * The target a build gets: the one asked for when the base allows it (else a usage error), or by default both where
+ * an installer route exists (and the payload suits installed systems), the live session otherwise.
+ */
+export function resolveTarget(base: Pick<InspectResult, 'iso' | 'targets'>, asked: Target | undefined, liveOnlyPayload: boolean): Target {
+  const { live, installed } = base.targets;
+  if (asked === undefined) {
+    if (!live.reachable) return 'installed';
+    return installed.reachable && !liveOnlyPayload ? 'both' : 'live';
+  }
+  if ((asked === 'live' || asked === 'both') && !live.reachable) {
+    throw new UsageError(`target ${asked}: ${base.iso} has no live session to put the payload in (${live.why})`, {
+      hint: 'use --target installed',
+    });
+  }
+  if ((asked === 'installed' || asked === 'both') && !installed.reachable) {
+    throw new UsageError(`target ${asked}: remaster cannot reach systems installed from ${base.iso}: ${installed.why}`, {
+      hint: 'use --target live (the live session gets the payload; an installation from this ISO will not)',
+    });
+  }
+  return asked;
+}
 
 export const inspect: Stage = {
   title: 'Inspect the base ISO',
   async run(ctx, task) {
-    const base = await inspectIso(ctx.config.iso, { signal: ctx.signal });
+    const c = ctx.config;
+    const base = await inspectIso(c.iso, { signal: ctx.signal });
     if (!base.boot.bios && !base.boot.uefi) {
-      throw new UsageError(`${ctx.config.iso} has no El Torito boot entry and no EFI partition: it cannot boot`, {
+      throw new UsageError(`${c.iso} has no El Torito boot entry and no EFI partition: it cannot boot`, {
         hint: 'use a bootable live ISO as the base',
       });
     }
     ctx.facts.base = base;
+    const target = resolveTarget(base, c.target, c.podmanStore === 'ready');
+    ctx.facts.target = target;
+    const di = base.installers.find((i) => i.kind === 'd-i-live-installer');
+    if (c.preseed !== undefined && (target === 'live' || !di)) {
+      throw new UsageError(
+        `preseed: ${c.iso} ${di ? `is built for target ${target}` : 'carries no Debian installer (d-i) remaster installs through'}, so the answers in ${c.preseed} would go nowhere`,
+        {
+          hint: di ? 'add --target installed or both' : 'leave --preseed out for this base',
+        },
+      );
+    }
     const boot = [base.boot.bios && 'BIOS', base.boot.uefi && 'UEFI', base.boot.hybrid && 'hybrid MBR', base.boot.gpt && 'GPT']
       .filter(Boolean)
       .join(' + ');
     const layers = base.rootfs.map((r) => `${r.path} (${r.compression})`).join(', ');
-    task.output = `${base.flavor}; boot: ${boot}; root: ${layers}`;
+    const routes =
+      target === 'live'
+        ? ''
+        : ` via ${base.installers
+            .filter((i) => i.supported)
+            .map((i) => i.kind)
+            .join(', ')}`;
+    task.output = `${base.flavor}; boot: ${boot}; root: ${layers}; target: ${target}${routes}`;
   },
 };

@@ -6,6 +6,8 @@ import { need, type Stage } from '../pipeline/context.js';
 import { loaderFiles, PAYLOAD_DIR, readyStoreFiles } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 import { linkOrCopy } from '../util/fs.js';
+import { UNPACKFS_CONF, unpackfsWithLayer } from '../installer/calamares.js';
+import { newLayerIsoPath } from '../iso/layer-path.js';
 import { writeRootFiles } from '../rootfs/files.js';
 
 /** Where the payload stage lists what it puts into the layer, so a rerun can take exactly that out again. */
@@ -40,6 +42,7 @@ export const payload: Stage = {
         tmpfsSize: c.tmpfsSize,
         storeDevice: c.storeDevice,
         store: c.podmanStore,
+        target: ctx.facts.target,
       };
     },
     save: () => ({ facts: {}, files: [] }),
@@ -74,6 +77,13 @@ export const payload: Stage = {
       return spec.run && ref ? [{ ref, run: spec.run }] : [];
     });
     files.push(...appFiles(ctx.config.engine, podman, runs));
+    // Calamares installs what its unpackfs.conf lists: the layer's copy lists the base's images and then the layer.
+    const calamares =
+      ctx.facts.target !== 'live' ? need(ctx.facts.base, 'base ISO').installers.find((i) => i.kind === 'calamares') : undefined;
+    if (calamares?.unpackfs !== undefined) {
+      const layerPath = newLayerIsoPath(need(ctx.facts.base, 'base ISO'), layer.mode);
+      files.push({ path: UNPACKFS_CONF, mode: 0o644, content: unpackfsWithLayer(calamares.unpackfs, layerPath) });
+    }
     const written = [...links.map((l) => join(rel, l)), ...files.map((f) => f.path)];
     const dirs = missingDirs(root, [...written, join(rel, 'images', '-')]);
     // Listed before anything is written: an interrupted run is undone just the same.

@@ -1,6 +1,7 @@
 // Squash: write the new layer (or the rebuilt root) as squashfs with the base's compression and block size.
 import { rename, rm, stat } from 'node:fs/promises';
 import { need, type Stage } from '../pipeline/context.js';
+import { newLayerIsoPath } from '../iso/layer-path.js';
 import { mksquashfs } from '../rootfs/squashfs.js';
 import { mib } from '../util/format.js';
 import { baseIdentity } from '../pipeline/resume.js';
@@ -17,6 +18,7 @@ export const squash: Stage = {
       mode: ctx.facts.root?.mode,
       level: ctx.config.squashfsLevel,
       sourceDateEpoch: ctx.config.sourceDateEpoch,
+      target: ctx.facts.target,
     }),
     save: (ctx) => {
       const l = need(ctx.facts.layer, 'new layer');
@@ -58,33 +60,12 @@ export const squash: Stage = {
     );
     await rename(partial, file);
     const bytes = (await stat(file)).size;
-    const isoPath =
-      layerRoot.mode === 'layer'
-        ? base.casper?.layered
-          ? casperLayerIsoPath(top.path)
-          : layerIsoPath(
-              base.liveDir,
-              base.rootfs.map((r) => r.path),
-            )
-        : top.path;
+    const isoPath = newLayerIsoPath(base, layerRoot.mode);
     ctx.facts.layer = { isoPath, file, bytes };
     ctx.facts.isoMap.set(isoPath, file);
     task.output = `${isoPath}: ${mib(bytes)}`;
   },
 };
-
-/** Layered casper: a dotted name extending the live chain (casper strips one component at a time). */
-export function casperLayerIsoPath(topIsoPath: string): string {
-  return topIsoPath.replace(/\.squashfs$/, '.remaster.squashfs');
-}
-
-/** A name live-boot (and casper without a layer path) sorts after every existing layer: ours is the top. */
-export function layerIsoPath(liveDir: string, existing: readonly string[]): string {
-  let name = 'remaster.squashfs';
-  const names = existing.map((p) => p.slice(p.lastIndexOf('/') + 1));
-  while (names.some((n) => n >= name)) name = `z${name}`;
-  return `${liveDir}/${name}`;
-}
 
 /**
  * Compression level for the squashfs we write. The algorithm and block size follow the base (the kernel must

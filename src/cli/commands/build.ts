@@ -72,7 +72,7 @@ function printBuildReport(r: BuildReport, json: boolean): void {
   }
   const lines = [
     `${r.ok ? 'built' : 'FAILED'}: ${r.output?.path ?? '(no output)'} ${r.output ? `(${mib(r.output.bytes)}, sha256 ${r.output.sha256})` : ''}`,
-    `  base ${r.base.iso} (${r.base.flavor}), ${r.mode} mode, engine ${r.engine}, ${r.images?.images.length ?? 0} image(s), ${r.seconds} s`,
+    `  base ${r.base.iso} (${r.base.flavor}), ${r.mode} mode, target ${r.target ?? 'live'}, engine ${r.engine}, ${r.images?.images.length ?? 0} image(s), ${r.seconds} s`,
     ...r.verify.map(
       (v) =>
         `  verify ${v.firmware}/${v.media} (${v.accel}): ${v.ok ? 'PASS' : 'FAIL'}${v.imagesUsableSeconds ? `, images usable ${v.imagesUsableSeconds} s after kernel start` : ''}${v.secondsToReport ? `, report ${v.secondsToReport.toFixed(0)} s after QEMU start` : ''}${v.diagnosis ? ` (${v.diagnosis.split('\n')[0]})` : ''}; evidence ${v.evidenceDir}`,

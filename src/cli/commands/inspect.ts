@@ -12,7 +12,9 @@ export async function inspectCommand(argv: string[], signal: AbortSignal): Promi
   if (!iso || extra) throw new UsageError('remaster inspect takes one ISO path', { hint: 'remaster inspect base.iso [--json]' });
   const r = await inspectIso(iso, { signal });
   if (flagValue('inspect', 'json', raw) === true) {
-    const { files: _files, ...rest } = r;
+    const { files: _files, installers, ...rest } = r;
+    // The base's own unpackfs.conf text is an input of the build, not a fact to print.
+    Object.assign(rest, { installers: installers.map(({ unpackfs: _u, ...i }) => i) });
     process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
   } else process.stdout.write(describeInspect(r));
   return ExitCode.ok;
@@ -45,5 +47,10 @@ export function describeInspect(r: InspectResult): string {
     if (c.menuLayerPaths.length > 0) lines.push(`  layerfs-path in boot menus: ${c.menuLayerPaths.join(', ')}`);
     for (const src of c.installSources) lines.push(`  install source ${src.id}: ${src.path}${src.default ? ' (default)' : ''}`);
   }
+  lines.push(`installers: ${r.installers.map((i) => i.kind).join(', ') || 'none'}`);
+  for (const i of r.installers) lines.push(`  ${i.kind}: ${i.supported ? 'reached' : 'not reached'}: ${i.route}`);
+  lines.push(
+    `targets: live ${r.targets.live.reachable ? 'yes' : `no (${r.targets.live.why})`}; installed ${r.targets.installed.reachable ? `yes (${r.targets.installed.why})` : `no (${r.targets.installed.why})`}`,
+  );
   return `${lines.join('\n')}\n`;
 }

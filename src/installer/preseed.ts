@@ -1,0 +1,57 @@
+// d-i preseed files: the user's answers, merged with what the medium already preseeds and with remaster's late
+// commands, which are appended to the user's own (never replacing them). Values loaded later win in d-i, so a merge
+// is a concatenation, except for preseed/late_command, which becomes one command running each part in turn.
+
+export interface PreseedPart {
+  /** Where it came from, for the comment above it (never a secret: preseed files are on the medium anyway). */
+  source: string;
+  text: string;
+}
+
+/** Logical lines of a preseed text: backslash-continued lines joined, comments and blank lines kept as they are. */
+export function preseedLines(text: string): string[] {
+  const out: string[] = [];
+  let cur: string | undefined;
+  for (const raw of text.replace(/\r\n/g, '\n').split('\n')) {
+    if (cur !== undefined) {
+      cur += `\n${raw}`;
+    } else cur = raw;
+    if (!/\\$/.test(raw) || /^\s*#/.test(cur)) {
+      out.push(cur);
+      cur = undefined;
+    }
+  }
+  if (cur !== undefined) out.push(cur);
+  return out;
+}
+
+const LATE = /^\s*\S+\s+preseed\/late_command\s+string\s?/;
+
+/** The value of the last preseed/late_command in text (continuations kept), or undefined. */
+export function lateCommand(text: string): string | undefined {
+  let found: string | undefined;
+  for (const l of preseedLines(text)) if (LATE.test(l)) found = l.replace(LATE, '').trim();
+  return found;
+}
+
+/**
+ * One preseed file from the parts in order (later answers win), with remaster's late commands run after whatever
+ * late_command the parts end up with.
+ */
+export function mergePreseed(parts: readonly PreseedPart[], lateCommands: readonly string[] = []): string {
+  let late: string | undefined;
+  const body: string[] = [];
+  for (const p of parts) {
+    body.push(`# --- ${p.source}`);
+    for (const l of preseedLines(p.text)) {
+      if (LATE.test(l)) late = l.replace(LATE, '').trim();
+      else body.push(l);
+    }
+  }
+  const commands = [...(late ? [late] : []), ...lateCommands];
+  if (commands.length > 0) {
+    body.push("# --- late commands: the preseeded one first, then remaster's");
+    body.push(`d-i preseed/late_command string ${commands.join('; \\\n  ')}`);
+  }
+  return `${body.join('\n').replace(/\n+$/, '')}\n`;
+}

@@ -1,0 +1,105 @@
+// Installer: the routes by which systems installed from the ISO get the layer. For d-i's live-installer, a segment
+// appended to every d-i initrd on the medium (a hook run right after live-installer copies the base, the list of what
+// the layer deletes, and the merged preseed); for Calamares, a check that a plain copy of the layer is right (its
+// unpackfs.conf went into the layer with the payload). Routes that copy file by file need an additive layer, or its
+// deletions applied: the hook applies them; Calamares cannot, so such a layer is refused for it.
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RemasterError } from '../errors.js';
+import { initrdSegment } from '../installer/cpio.js';
+import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
+import { mergePreseed, type PreseedPart } from '../installer/preseed.js';
+import { readInitrd } from '../iso/initrd.js';
+import { ISO_SECTOR } from '../iso/probe.js';
+import { xorrisoExtract } from '../iso/xorriso.js';
+import { need, type Stage } from '../pipeline/context.js';
+import { readTemplate, render } from '../units/render.js';
+
+/** Where the d-i initrd segment puts remaster's files (live-installer runs every file in its hook folder). */
+export const DI_HOOK = 'usr/lib/live-installer.d/remaster';
+export const DI_CHANGES = 'usr/lib/remaster/layer-changes';
+
+export const installer: Stage = {
+  title: 'Installer routes: the layer on installed systems',
+  skip: (ctx) => (ctx.facts.target === 'live' ? 'target live: installed systems are not changed' : undefined),
+  async run(ctx, task) {
+    const base = need(ctx.facts.base, 'base ISO');
+    const root = need(ctx.facts.root, 'root layer');
+    const layer = need(ctx.facts.layer, 'new layer');
+    const routes = base.installers.filter((i) => i.supported);
+    // What a plain copy of the layer would get wrong: deletions of base files.
+    let changes: LayerChanges = { whiteouts: [], opaque: [], replacedDirs: [] };
+    if (root.mode === 'layer') {
+      task.output = 'checking what the layer deletes from the base';
+      await root.unmount();
+      changes = await layerChanges(root.root, await root.baseView(), ctx.signal);
+      await root.unmount();
+    }
+    ctx.facts.layerChanges = changes;
+    const notes: string[] = [];
+    if (routes.some((r) => r.kind === 'calamares')) {
+      if (!isAdditive(changes)) {
+        throw new RemasterError(
+          `Calamares copies the layer with rsync and cannot apply its deletions (${describe(changes)}): installed systems would keep base files the live system hides`,
+          { hint: 'build with --target live, or install through d-i (its hook applies the deletions)' },
+        );
+      }
+      notes.push('Calamares: unpackfs.conf lists the layer (plain copy: the layer is additive)');
+    }
+    const di = routes.find((r) => r.kind === 'd-i-live-installer');
+    if (di) {
+      const dir = ctx.ws.path('installer');
+      await mkdir(dir, { recursive: true });
+      const hook = render(readTemplate('d-i-live-installer.sh'), { LAYER: layer.isoPath }, 'd-i-live-installer.sh');
+      for (const initrd of di.initrds ?? []) {
+        const host = join(dir, initrd.slice(1).replaceAll('/', '__'));
+        await xorrisoExtract(base.iso, [{ from: initrd, to: host }], { signal: ctx.signal });
+        const preseed = await preseedFor(base.iso, base.files, initrd, ctx.config.preseed);
+        const segment = initrdSegment(
+          [
+            { path: DI_HOOK, mode: 0o755, content: hook },
+            { path: DI_CHANGES, mode: 0o644, content: changesText(changes) },
+            ...(preseed === undefined ? [] : [{ path: 'preseed.cfg', mode: 0o644, content: preseed }]),
+          ],
+          ctx.config.sourceDateEpoch ?? 0,
+        );
+        await writeFile(host, Buffer.concat([await readFile(host), segment]));
+        ctx.facts.isoMap.set(initrd, host);
+      }
+      notes.push(
+        `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
+      );
+    }
+    task.output = notes.join('; ');
+  },
+};
+
+function describe(c: LayerChanges): string {
+  return [
+    c.whiteouts.length && `${c.whiteouts.length} deleted file(s)`,
+    c.opaque.length && `${c.opaque.length} replaced folder(s)`,
+    c.replacedDirs.length && `${c.replacedDirs.length} folder(s) turned into files`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/**
+ * The /preseed.cfg the segment carries: the initrd's own (a medium may preseed through its initrd, and ours replaces
+ * that file), then the user's; none when neither exists (an interactive install still runs the hook).
+ */
+async function preseedFor(
+  iso: string,
+  files: readonly { path: string; lba: number; bytes: number }[],
+  initrd: string,
+  user: string | undefined,
+): Promise<string | undefined> {
+  const parts: PreseedPart[] = [];
+  const f = files.find((x) => x.path === initrd);
+  if (f) {
+    const own = (await readInitrd(iso, f.lba * ISO_SECTOR, f.bytes, (n) => n === 'preseed.cfg')).files.get('preseed.cfg');
+    if (own !== undefined) parts.push({ source: `${initrd}: its own /preseed.cfg`, text: own });
+  }
+  if (user !== undefined) parts.push({ source: user, text: await readFile(user, 'utf8') });
+  return parts.length === 0 ? undefined : mergePreseed(parts);
+}

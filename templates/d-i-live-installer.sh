@@ -1,0 +1,53 @@
+#!/bin/sh
+# remaster: copy the added layer into the installed system (rendered from templates/d-i-live-installer.sh).
+# d-i's live-installer copies only /live/filesystem.squashfs to /target; right after that copy it runs every file in
+# /usr/lib/live-installer.d/, where remaster's initrd segment puts this script. /target then holds the base root, no
+# user exists yet and no boot loader is installed: the layer goes on top, and the installer carries on with the root
+# the live system boots (users, fstab, GRUB and the live packages' removal all happen after this).
+# Runs in d-i's busybox (ash, tar, mount); REMASTER_TARGET and REMASTER_CDROM let a host-side test run it too.
+set -eu
+TARGET=${REMASTER_TARGET:-/target}
+CDROM=${REMASTER_CDROM:-/cdrom}
+LAYER=$CDROM@@LAYER@@
+CHANGES=${REMASTER_CHANGES:-/usr/lib/remaster/layer-changes}
+LOG=$TARGET/var/log/remaster-install.log
+
+say() {
+	echo "remaster: $*"
+	logger -t remaster "$*" 2>/dev/null || true
+	echo "$*" >>"$LOG" 2>/dev/null || true
+}
+
+mkdir -p "$TARGET/var/log"
+if [ ! -f "$LAYER" ]; then
+	say "ERROR: $LAYER is not on the medium: the installed system gets no container engine and no images"
+	exit 1
+fi
+MNT=$(mktemp -d /tmp/remaster-layer.XXXXXX)
+cleanup() {
+	umount "$MNT" 2>/dev/null || true
+	rmdir "$MNT" 2>/dev/null || true
+}
+trap cleanup EXIT
+mount -t squashfs -o loop,ro "$LAYER" "$MNT"
+
+# What the layer deletes from the base (overlay whiteouts, opaque folders, folders it turns into files): the copy
+# below would otherwise keep them, or fail writing a file over a folder.
+while read -r kind path; do
+	[ -n "$path" ] || continue
+	rm -rf "${TARGET:?}/$path"
+done <"$CHANGES"
+
+# As live-installer copies the base: tar, then the extended attributes (file capabilities) with getfattr/setfattr.
+(cd "$MNT" && tar -c .) | (cd "$TARGET" && tar -x)
+if command -v getfattr >/dev/null 2>&1 && command -v setfattr >/dev/null 2>&1; then
+	(cd "$MNT" && getfattr --dump --no-dereference --match=- --recursive . 2>/dev/null) |
+		(cd "$TARGET" && setfattr --no-dereference --restore=- 2>/dev/null) || say "warning: some extended attributes were not copied"
+fi
+
+# tar copied the whiteouts as character devices: they go again.
+while read -r kind path; do
+	[ "$kind" = w ] && [ -n "$path" ] && rm -f "${TARGET:?}/$path"
+done <"$CHANGES"
+
+say "copied $(du -s "$MNT" | cut -f1) KiB of $LAYER into $TARGET ($(grep -c . "$CHANGES" || true) deletion(s) first)"
