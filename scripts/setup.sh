@@ -12,7 +12,7 @@ PACKAGES=(
   qemu-system-x86 ovmf
   debootstrap isolinux syslinux-common syslinux-utils
   grub-efi-amd64-bin grub-pc-bin grub-common mtools dosfstools
-  util-linux mount kmod cpio attr busybox-static e2fsprogs
+  util-linux mount kmod cpio attr busybox-static e2fsprogs rsync
   ca-certificates
 )
 # What the tests add: podman (image tests), a local registry, and Docker with compose (test/e2e/compose);

@@ -51,6 +51,7 @@ export const TOOLS: readonly Tool[] = [
     for: 'verify',
     neededBy: (c) => c.verify.length > 0,
   },
+  { tool: 'rsync', package: 'rsync', version: ['--version'], for: 'installed targets (the Calamares copy, replayed)', neededBy: never },
   { tool: 'qemu-img', package: 'qemu-utils', for: 'verify', neededBy: never },
   { tool: 'mkfs.ext4', package: 'e2fsprogs', version: ['-V'], for: 'verify --store-device (the store disk)', neededBy: never },
   { tool: 'debootstrap', package: 'debootstrap', version: ['--version'], for: 'demo and tests (base ISO)', neededBy: never },

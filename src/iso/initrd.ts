@@ -150,7 +150,11 @@ async function walkCpio(
 
 const roundUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** Decompress with the system tool and parse the stream with cpio-stream; never holds the archive in memory. */
+/**
+ * Decompress with the system tool and parse the stream with cpio-stream; never holds the archive in memory. The
+ * decompressed stream may hold several archives one after another (a segment appended to an initrd.gz is a second
+ * gzip member, which the decompressor continues into, as the kernel does): each goes to an extractor of its own.
+ */
 function extractCompressed(
   file: string,
   start: number,
@@ -164,7 +168,6 @@ function extractCompressed(
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let entries = 0;
     let stderr = '';
-    let parsed = false;
     let failed = false;
     const fail = (e: Error) => {
       if (failed) return;
@@ -181,35 +184,118 @@ function extractCompressed(
     input.pipe(child.stdin).on('error', () => {
       // The decompressor stops reading at the end of its frame: trailing padding is not an error.
     });
-    const extract = cpio.extract();
-    extract.on('entry', (header: { name: string; size: number }, stream: NodeJS.ReadableStream, next: () => void) => {
-      entries++;
-      const n = normalName(header.name);
-      if (n) out.names.add(n);
-      if (n && want(n) && header.size <= MAX_KEPT) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          out.files.set(n, Buffer.concat(chunks).toString('utf8'));
-          next();
-        });
-      } else {
-        stream.on('end', next);
-        stream.resume();
-      }
-    });
-    extract.on('error', (e: Error) => fail(new Error(`the ${kind} part of the initrd is not a cpio archive: ${e.message}`)));
-    extract.on('finish', () => {
-      parsed = true;
-    });
-    child.stdout.pipe(extract);
+    const newExtractor = () => {
+      const extract = cpio.extract();
+      extract.on('entry', (header: { name: string; size: number }, stream: NodeJS.ReadableStream, next: () => void) => {
+        entries++;
+        const n = normalName(header.name);
+        if (n) out.names.add(n);
+        if (n && want(n) && header.size <= MAX_KEPT) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            out.files.set(n, Buffer.concat(chunks).toString('utf8'));
+            next();
+          });
+        } else {
+          stream.on('end', next);
+          stream.resume();
+        }
+      });
+      extract.on('error', (e: Error) => fail(new Error(`the ${kind} part of the initrd is not a cpio archive: ${e.message}`)));
+      return extract;
+    };
+    const done = splitArchives(child.stdout, newExtractor).catch((e: unknown) => fail(e as Error));
     child.on('close', (code) => {
-      if (failed) return;
-      // gzip and xz exit non-zero on the zero padding after the stream; the archive itself was read in full.
-      if (parsed || entries > 0) resolve(entries);
-      else reject(new Error(`${cmd} ${args.join(' ')} failed on the initrd (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      void done.then(() => {
+        if (failed) return;
+        // gzip and xz exit non-zero on the zero padding after the stream; the archives themselves were read in full.
+        if (entries > 0) resolve(entries);
+        else reject(new Error(`${cmd} ${args.join(' ')} failed on the initrd (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      });
     });
   });
+}
+
+/**
+ * Cut a stream of concatenated cpio archives (newc, crc or odc; zero padding between them) at each TRAILER!!! and
+ * write every archive into an extractor of its own. Only record sizes are read here; cpio-stream reads the entries.
+ */
+export async function splitArchives(stream: AsyncIterable<Buffer | string>, newExtractor: () => NodeJS.WritableStream): Promise<number> {
+  let buf = Buffer.alloc(0);
+  let extract: NodeJS.WritableStream | undefined;
+  let forward = 0;
+  let archives = 0;
+  const write = (b: Buffer) =>
+    new Promise<void>((resolve) => {
+      if (!extract || extract.write(b)) resolve();
+      else extract.once('drain', () => resolve());
+    });
+  const finish = async () => {
+    if (!extract) return;
+    const e = extract;
+    extract = undefined;
+    await new Promise<void>((resolve) => e.end(() => resolve()));
+  };
+  for await (const chunk of stream) {
+    buf = Buffer.concat([buf, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    for (;;) {
+      if (forward > 0) {
+        const n = Math.min(forward, buf.length);
+        if (n === 0) break;
+        await write(buf.subarray(0, n));
+        buf = buf.subarray(n);
+        forward -= n;
+        continue;
+      }
+      if (!extract) {
+        // Between archives: zero padding, then the next one's magic.
+        const i = buf.findIndex((b) => b !== 0);
+        if (i < 0) {
+          buf = Buffer.alloc(0);
+          break;
+        }
+        buf = buf.subarray(i);
+        if (buf.length < 6) break;
+        extract = newExtractor();
+        archives++;
+      }
+      const record = cpioRecord(buf);
+      if (record === 'short') break;
+      await write(buf.subarray(0, record.headerBytes));
+      buf = buf.subarray(record.headerBytes);
+      forward = record.dataBytes;
+      if (record.trailer) {
+        forward = 0;
+        await finish();
+      }
+    }
+  }
+  await finish();
+  return archives;
+}
+
+/** The sizes of the cpio record at the start of buf (header and name; data and its padding), or 'short'. */
+function cpioRecord(buf: Buffer): { headerBytes: number; dataBytes: number; trailer: boolean } | 'short' {
+  const magic = buf.subarray(0, 6).toString('latin1');
+  if (magic === '070701' || magic === '070702') {
+    if (buf.length < 110) return 'short';
+    const field = (i: number) => Number.parseInt(buf.subarray(6 + i * 8, 14 + i * 8).toString('latin1'), 16);
+    const nameSize = field(11);
+    const headerBytes = roundUp(110 + nameSize, 4);
+    if (buf.length < headerBytes) return 'short';
+    const name = buf.subarray(110, 110 + nameSize - 1).toString('latin1');
+    return { headerBytes, dataBytes: roundUp(field(6), 4), trailer: name === 'TRAILER!!!' };
+  }
+  if (magic === '070707') {
+    if (buf.length < 76) return 'short';
+    const nameSize = Number.parseInt(buf.subarray(59, 65).toString('latin1'), 8);
+    const headerBytes = 76 + nameSize;
+    if (buf.length < headerBytes) return 'short';
+    const name = buf.subarray(76, 76 + nameSize - 1).toString('latin1');
+    return { headerBytes, dataBytes: Number.parseInt(buf.subarray(65, 76).toString('latin1'), 8), trailer: name === 'TRAILER!!!' };
+  }
+  throw new Error(`not a cpio header (magic ${buf.subarray(0, 6).toString('hex')})`);
 }
 
 async function* readRange(file: string, start: number, length: number): AsyncGenerator<Buffer> {

@@ -3,17 +3,19 @@
 // the layer deletes, and the merged preseed); for Calamares, a check that a plain copy of the layer is right (its
 // unpackfs.conf went into the layer with the payload). Routes that copy file by file need an additive layer, or its
 // deletions applied: the hook applies them; Calamares cannot, so such a layer is refused for it.
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { initrdSegment } from '../installer/cpio.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
 import { mergePreseed, type PreseedPart } from '../installer/preseed.js';
+import { type ReplayExpectation, replayCalamares, replayLiveInstaller, requireReplayed } from '../installer/replay.js';
+import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
 import { ISO_SECTOR } from '../iso/probe.js';
 import { xorrisoExtract } from '../iso/xorriso.js';
 import { need, type Stage } from '../pipeline/context.js';
-import { readTemplate, render } from '../units/render.js';
+import { PAYLOAD_DIR, readTemplate, render } from '../units/render.js';
 
 /** Where the d-i initrd segment puts remaster's files (live-installer runs every file in its hook folder). */
 export const DI_HOOK = 'usr/lib/live-installer.d/remaster';
@@ -37,6 +39,19 @@ export const installer: Stage = {
     }
     ctx.facts.layerChanges = changes;
     const notes: string[] = [];
+    const manifest = need(ctx.facts.manifest, 'image manifest');
+    const expect: ReplayExpectation = {
+      binaries: engineBinaries[ctx.config.engine],
+      packages: enginePackages[ctx.config.engine],
+      files: [
+        'usr/lib/remaster/load-images',
+        'etc/systemd/system/multi-user.target.wants/remaster-loader.service',
+        `${PAYLOAD_DIR.slice(1)}/images.json`,
+        ...(ctx.config.podmanStore === 'ready' ? [] : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
+      ],
+      deleted: changes.whiteouts,
+    };
+    const replayDir = ctx.ws.path('installer', 'replay');
     if (routes.some((r) => r.kind === 'calamares')) {
       if (!isAdditive(changes)) {
         throw new RemasterError(
@@ -44,10 +59,23 @@ export const installer: Stage = {
           { hint: 'build with --target live, or install through d-i (its hook applies the deletions)' },
         );
       }
-      notes.push('Calamares: unpackfs.conf lists the layer (plain copy: the layer is additive)');
+      task.output = 'Calamares: replaying its copy (rsync of the layer over the base) into a scratch target';
+      requireReplayed(
+        await replayCalamares({
+          dir: replayDir,
+          baseRoot: await root.baseView(),
+          layerRoot: root.root,
+          mounts: ctx.mounts,
+          expect,
+          signal: ctx.signal,
+        }),
+      );
+      notes.push('Calamares: unpackfs.conf lists the layer; its copy replayed and checked');
     }
     const di = routes.find((r) => r.kind === 'd-i-live-installer');
-    if (di) {
+    // Rebuild mode replaces the root image itself, which every installer copies: only the answers need a segment.
+    const hooked = root.mode === 'layer';
+    if (di && (hooked || ctx.config.preseed !== undefined)) {
       const dir = ctx.ws.path('installer');
       await mkdir(dir, { recursive: true });
       const hook = render(readTemplate('d-i-live-installer.sh'), { LAYER: layer.isoPath }, 'd-i-live-installer.sh');
@@ -57,8 +85,12 @@ export const installer: Stage = {
         const preseed = await preseedFor(base.iso, base.files, initrd, ctx.config.preseed);
         const segment = initrdSegment(
           [
-            { path: DI_HOOK, mode: 0o755, content: hook },
-            { path: DI_CHANGES, mode: 0o644, content: changesText(changes) },
+            ...(hooked
+              ? [
+                  { path: DI_HOOK, mode: 0o755, content: hook },
+                  { path: DI_CHANGES, mode: 0o644, content: changesText(changes) },
+                ]
+              : []),
             ...(preseed === undefined ? [] : [{ path: 'preseed.cfg', mode: 0o644, content: preseed }]),
           ],
           ctx.config.sourceDateEpoch ?? 0,
@@ -66,8 +98,24 @@ export const installer: Stage = {
         await writeFile(host, Buffer.concat([await readFile(host), segment]));
         ctx.facts.isoMap.set(initrd, host);
       }
+      task.output = "d-i: replaying live-installer's copy and the hook into a scratch target";
+      if (hooked)
+        requireReplayed(
+          await replayLiveInstaller({
+            dir: replayDir,
+            baseRoot: await root.baseView(),
+            layerFile: layer.file,
+            layerIsoPath: layer.isoPath,
+            hook,
+            changes: changesText(changes),
+            mounts: ctx.mounts,
+            expect,
+            signal: ctx.signal,
+          }),
+        );
+      await rm(replayDir, { recursive: true, force: true });
       notes.push(
-        `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
+        `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook (replayed and checked)${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
       );
     }
     task.output = notes.join('; ');

@@ -4,7 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { compressionOf, layerChain, parseDefaultLayer, readInitrd } from '../../../src/iso/initrd.js';
+import { Readable } from 'node:stream';
+import cpioStream from 'cpio-stream';
+import { newcArchive } from '../../../src/installer/cpio.js';
+import { compressionOf, layerChain, parseDefaultLayer, readInitrd, splitArchives } from '../../../src/iso/initrd.js';
 
 test('casper layer chain: strip one dotted component at a time, bottom first', () => {
   assert.deepEqual(layerChain('minimal.standard.live.squashfs'), [
@@ -76,4 +79,24 @@ test('bytes that are neither cpio nor a known compression are refused', async ()
     readInitrd(file, 0, 24, () => false),
     /unknown data at offset 0/,
   );
+});
+
+test('archives one after another in a decompressed stream (a segment appended to an initrd.gz) are all read', async () => {
+  const a = newcArchive([{ path: 'scripts/live', mode: 0o644, content: 'x'.repeat(5000) }], 0);
+  const b = newcArchive([{ path: 'usr/lib/live-installer.d/remaster', mode: 0o755, content: '#!/bin/sh\n' }], 0);
+  const stream = Buffer.concat([a, Buffer.alloc(1024), b]);
+  const names: string[] = [];
+  // Chunks that cut headers and file data in two.
+  const chunks = [stream.subarray(0, 57), stream.subarray(57, 700), stream.subarray(700, 5300), stream.subarray(5300)];
+  const archives = await splitArchives(Readable.from(chunks), () => {
+    const e = cpioStream.extract();
+    e.on('entry', (h: { name: string }, s: NodeJS.ReadableStream, next: () => void) => {
+      names.push(h.name);
+      s.on('end', next);
+      s.resume();
+    });
+    return e;
+  });
+  assert.equal(archives, 2);
+  assert.deepEqual(names, ['scripts', 'scripts/live', 'usr', 'usr/lib', 'usr/lib/live-installer.d', 'usr/lib/live-installer.d/remaster']);
 });

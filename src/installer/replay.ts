@@ -1,0 +1,134 @@
+// The installers' copy, replayed on the build host: the layer goes onto the base exactly as an installer would put it
+// (d-i: the very hook the initrd carries; Calamares: rsync of each unpackfs entry after the base's), into a scratch
+// target, and the result is checked for what an installed server needs. Seconds, on every build with an installed
+// target: the base is the lower layer of an overlay, so only what the copy writes costs anything.
+import { lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RemasterError } from '../errors.js';
+import { run } from '../exec/run.js';
+import type { MountStack } from '../rootfs/mounts.js';
+
+export interface ReplayExpectation {
+  /** Binaries the engine must have put in the root (relative paths; /usr-merged or not). */
+  binaries: readonly string[];
+  /** Debian packages dpkg must list as installed. */
+  packages: readonly string[];
+  /** Files (relative) that must exist: the loader, its enabled unit, each image archive. */
+  files: readonly string[];
+  /** Paths (relative) the layer deletes: they must be gone. */
+  deleted: readonly string[];
+}
+
+export interface ReplayResult {
+  route: 'd-i-live-installer' | 'calamares';
+  /** What failed, in words; empty when the installed root has everything. */
+  problems: string[];
+}
+
+/** What the target misses of what was expected: one line per problem. */
+export async function checkTarget(target: string, e: ReplayExpectation, signal?: AbortSignal): Promise<string[]> {
+  const problems: string[] = [];
+  const exists = (p: string) =>
+    lstat(join(target, p)).then(
+      () => true,
+      () => false,
+    );
+  for (const b of e.binaries) if (!(await exists(b)) && !(await exists(b.replace(/^usr\//, '')))) problems.push(`${b} is missing`);
+  for (const f of e.files) if (!(await exists(f))) problems.push(`${f} is missing`);
+  for (const d of e.deleted) if (await exists(d)) problems.push(`${d} should have been deleted`);
+  const q = await run(
+    'dpkg-query',
+    [`--admindir=${join(target, 'var/lib/dpkg')}`, '-W', '-f', '${Package} ${db:Status-Status}\\n', ...e.packages],
+    {
+      signal,
+      okCodes: [0, 1],
+    },
+  );
+  const status = new Map(
+    q.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ') as [string, string]),
+  );
+  for (const p of e.packages) if (status.get(p) !== 'installed') problems.push(`dpkg does not list ${p} as installed`);
+  return problems;
+}
+
+/** An overlay whose lower is the base root: writes land in a scratch upper, the base is never touched. */
+async function scratchTarget(dir: string, baseRoot: string, mounts: MountStack): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  for (const d of ['upper', 'work', 'target']) await mkdir(join(dir, d), { recursive: true });
+  const target = join(dir, 'target');
+  await mounts.mount({
+    source: 'remaster-replay',
+    target,
+    type: 'overlay',
+    options: [`lowerdir=${baseRoot}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`],
+  });
+  return target;
+}
+
+/**
+ * d-i: run the live-installer hook (the script the initrd segment carries) against a target holding the base, with
+ * the layer where /cdrom would show it.
+ */
+export async function replayLiveInstaller(o: {
+  dir: string;
+  baseRoot: string;
+  layerFile: string;
+  layerIsoPath: string;
+  hook: string;
+  changes: string;
+  mounts: MountStack;
+  expect: ReplayExpectation;
+  signal?: AbortSignal | undefined;
+}): Promise<ReplayResult> {
+  const target = await scratchTarget(join(o.dir, 'd-i'), o.baseRoot, o.mounts);
+  const cdrom = join(o.dir, 'd-i', 'cdrom');
+  await mkdir(join(cdrom, o.layerIsoPath, '..'), { recursive: true });
+  await symlink(o.layerFile, join(cdrom, o.layerIsoPath));
+  await writeFile(join(o.dir, 'd-i', 'hook'), o.hook, { mode: 0o755 });
+  await writeFile(join(o.dir, 'd-i', 'layer-changes'), o.changes);
+  try {
+    await run('sh', [join(o.dir, 'd-i', 'hook')], {
+      signal: o.signal,
+      env: { REMASTER_TARGET: target, REMASTER_CDROM: cdrom, REMASTER_CHANGES: join(o.dir, 'd-i', 'layer-changes') },
+      hint: 'the hook d-i runs after live-installer failed on the build host: the installed system would lack the layer',
+    });
+    return { route: 'd-i-live-installer', problems: await checkTarget(target, o.expect, o.signal) };
+  } finally {
+    await o.mounts.unwind();
+  }
+}
+
+/**
+ * Calamares: rsync each unpackfs entry in order, as its unpackfs module does (`rsync -aHAXSr`), the base's entries
+ * being there already (the overlay's lower).
+ */
+export async function replayCalamares(o: {
+  dir: string;
+  baseRoot: string;
+  layerRoot: string;
+  mounts: MountStack;
+  expect: ReplayExpectation;
+  signal?: AbortSignal | undefined;
+}): Promise<ReplayResult> {
+  const target = await scratchTarget(join(o.dir, 'calamares'), o.baseRoot, o.mounts);
+  try {
+    await run('rsync', ['-aHAXSr', `${o.layerRoot}/`, `${target}/`], {
+      signal: o.signal,
+      hint: 'Calamares copies the layer with rsync; the same copy failed on the build host',
+    });
+    return { route: 'calamares', problems: await checkTarget(target, o.expect, o.signal) };
+  } finally {
+    await o.mounts.unwind();
+  }
+}
+
+/** Throw when a replay found problems: the installed system would lack what the live one has. */
+export function requireReplayed(r: ReplayResult): void {
+  if (r.problems.length === 0) return;
+  throw new RemasterError(`a ${r.route} install from this ISO would miss part of the payload: ${r.problems.slice(0, 5).join('; ')}`, {
+    hint: 'this is a remaster bug for this base: report it with the base ISO name and the build log',
+  });
+}
