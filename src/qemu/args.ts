@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import type { Accel } from './accel.js';
 import type { FirmwareSetup } from './firmware.js';
 
-export type BootMedia = 'cdrom' | 'usb';
+/** What the VM boots from: the ISO as an optical drive or a USB stick, or (an installed system) its first disk. */
+export type BootMedia = 'cdrom' | 'usb' | 'disk';
+
+/** Direct kernel boot (an installer started with test-only answers); the ISO is then attached but not booted. */
+export interface DirectKernel {
+  kernel: string;
+  initrd: string;
+  append: string;
+}
 
 export const DEFAULT_MEMORY_MIB = 2048;
 export const DEFAULT_CPUS = 2;
@@ -32,7 +40,10 @@ export function bootPaths(workDir: string, qmpSocket = join(workDir, 'qmp.sock')
 }
 
 export interface QemuArgsOptions {
-  iso: string;
+  /** The ISO: booted (cdrom, usb), or attached as a CD-ROM for the kernel (direct boot) or the installed system. */
+  iso?: string | undefined;
+  /** Boot this kernel directly instead of any medium's boot loader. */
+  kernel?: DirectKernel | undefined;
   firmware: FirmwareSetup;
   media?: BootMedia;
   accel: Accel;
@@ -40,7 +51,7 @@ export interface QemuArgsOptions {
   cpus?: number;
   paths: BootPaths;
   reportPort?: string;
-  /** Raw disk images attached writable as virtio disks (after the boot medium), e.g. a store device. */
+  /** Raw disk images attached writable as virtio disks (a store device; with media disk, the first is booted). */
   disks?: readonly string[];
 }
 
@@ -56,7 +67,6 @@ export function qemuOptValue(value: string): string {
  */
 export function qemuArgs(o: QemuArgsOptions): string[] {
   const media = o.media ?? 'cdrom';
-  const iso = qemuOptValue(o.iso);
   const p = o.paths;
   const secureBoot = o.firmware.kind === 'uefi' && o.firmware.secureBoot;
   // Secure Boot code keeps its variables behind SMM: without smm=on it hangs before any output.
@@ -105,12 +115,22 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
       `if=pflash,format=raw,unit=1,file=${qemuOptValue(o.firmware.vars)}`,
     );
   }
-  for (const disk of o.disks ?? []) {
-    args.push('-drive', `file=${qemuOptValue(disk)},if=virtio,format=raw,cache=writeback`);
+  if (o.kernel) {
+    args.push('-kernel', o.kernel.kernel, '-initrd', o.kernel.initrd, '-append', o.kernel.append);
   }
-  if (media === 'cdrom') {
-    args.push('-drive', `file=${iso},media=cdrom,readonly=on,format=raw`, '-boot', 'order=d');
-  } else {
+  for (const [i, disk] of (o.disks ?? []).entries()) {
+    const file = qemuOptValue(disk);
+    // The installed system boots from its disk, by whatever the firmware finds there (MBR, or the ESP's removable path).
+    if (media === 'disk' && i === 0 && !o.kernel)
+      args.push('-drive', `file=${file},if=none,id=disk0,format=raw,cache=writeback`, '-device', 'virtio-blk-pci,drive=disk0,bootindex=0');
+    else args.push('-drive', `file=${file},if=virtio,format=raw,cache=writeback`);
+  }
+  if (o.iso === undefined) {
+    if (media !== 'disk') throw new Error('internal: booting a medium needs the ISO');
+    return args;
+  }
+  const iso = qemuOptValue(o.iso);
+  if (media === 'usb' && !o.kernel) {
     args.push(
       '-device',
       'qemu-xhci,id=xhci',
@@ -119,6 +139,9 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
       '-device',
       'usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=0',
     );
+  } else {
+    args.push('-drive', `file=${iso},media=cdrom,readonly=on,format=raw`);
+    if (media === 'cdrom' && !o.kernel) args.push('-boot', 'order=d');
   }
   return args;
 }

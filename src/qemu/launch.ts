@@ -6,7 +6,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InterruptedError, UsageError } from '../errors.js';
 import { type Accel, timeoutScale } from './accel.js';
-import { type BootMedia, bootPaths, DEFAULT_REPORT_PORT, qemuArgs } from './args.js';
+import { type BootMedia, bootPaths, DEFAULT_REPORT_PORT, type DirectKernel, qemuArgs } from './args.js';
 import { type DiagnosisKind, diagnoseDetail } from './diagnose.js';
 import { type FirmwareKind, prepareFirmware } from './firmware.js';
 import type { Phase } from './phases.js';
@@ -15,7 +15,12 @@ import { QemuProcess } from './process.js';
 import { BootWatch, secs, type WatchAction, type WatchInput } from './watch.js';
 
 export interface BootOptions {
-  iso: string;
+  /** The ISO: booted through its boot loader (cdrom, usb), or attached for a direct kernel or an installed disk. */
+  iso?: string | undefined;
+  /** Boot this kernel and initrd directly (the installer with test-only answers). */
+  kernel?: DirectKernel | undefined;
+  /** What ends the boot: the guest's report (default), or the guest powering off (an installer at its end). */
+  until?: 'report' | 'poweroff' | undefined;
   firmware: FirmwareKind;
   /** Default cdrom; usb = the hybrid image as a read-only usb-storage disk on an xHCI controller. */
   media?: BootMedia;
@@ -138,7 +143,7 @@ async function qmpSocketPath(workDir: string): Promise<{ path: string; tempDir?:
 export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   if (o.signal?.aborted) throw new InterruptedError('interrupted before the verification boot');
   if (!(o.timeoutMs > 0)) throw new UsageError(`boot timeout must be positive (got ${o.timeoutMs} ms)`);
-  await checkIso(o.iso);
+  if (o.iso !== undefined) await checkIso(o.iso);
   await mkdir(o.workDir, { recursive: true });
 
   const media = o.media ?? 'cdrom';
@@ -152,6 +157,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   const firmware = await prepareFirmware(o.firmware, o.workDir, o.firmwareRoots === undefined ? {} : { roots: o.firmwareRoots });
   const argv = qemuArgs({
     iso: o.iso,
+    kernel: o.kernel,
     firmware,
     media,
     accel: o.accel,
@@ -174,6 +180,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     stopOnFatal: o.stopOnFatal,
     pressEnterAtMenu: o.pressEnterAtMenu,
     powerCut: o.powerCut,
+    until: o.until,
   });
   const serialTail = new FileTail(paths.serialLog);
   const firmwareTail = new FileTail(paths.firmwareLog);

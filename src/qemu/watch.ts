@@ -59,6 +59,11 @@ export interface WatchOptions {
   pressEnterAtMenu?: boolean | undefined;
   /** Cut the power afterMs after the console first shows a line matching `when`. */
   powerCut?: { when: RegExp; afterMs: number } | undefined;
+  /**
+   * What the boot is waiting for: the guest's report (a live or installed system), or the guest powering off by
+   * itself (an installer at its end). In poweroff mode the deadline covers the whole run and no report is awaited.
+   */
+  until?: 'report' | 'poweroff' | undefined;
 }
 
 /** What the watcher saw since the last look. */
@@ -174,7 +179,11 @@ export class BootWatch {
       if (fatal) return fatal;
     }
     if (now >= this.o.timeoutMs) {
-      this.say(`no report after ${secs(now)} s; taking a last screenshot and quitting QEMU`);
+      this.say(
+        this.o.until === 'poweroff'
+          ? `still running after ${secs(now)} s; taking a last screenshot and quitting QEMU`
+          : `no report after ${secs(now)} s; taking a last screenshot and quitting QEMU`,
+      );
       this.pending.push({ kind: 'screenshot', which: 'final' }, { kind: 'stop' });
       return this.finish({ why: 'timeout' });
     }

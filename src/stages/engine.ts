@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RemasterError, UsageError } from '../errors.js';
-import { need, type Stage } from '../pipeline/context.js';
+import type { RunOptions } from '../exec/run.js';
+import { type BuildContext, need, type Stage } from '../pipeline/context.js';
 import { fileIdentity } from '../pipeline/resume.js';
 import { withChroot } from '../rootfs/chroot.js';
 import { acquireLock, cacheLockFile, type HeldLock, withLock } from '../util/lock.js';
@@ -59,102 +60,42 @@ export const engine: Stage = {
   async run(ctx, task) {
     const c = ctx.config;
     const layer = need(ctx.facts.root, 'root layer');
-    const root = layer.merged;
-    const mode = layer.mode;
     // apt's and dpkg's own lines show with --verbose; their status fd gives the percentages.
-    const onProgress = (line: string) => {
+    const say = (line: string) => {
       task.output = line;
     };
     // A layer kept from an earlier run holds that run's engine and payload (or half of them): start clean.
     if (!layer.isPristine()) {
-      onProgress('the kept layer holds an earlier install: starting from a new one');
-      await layer.reset(onProgress);
+      say('the kept layer holds an earlier install: starting from a new one');
+      await layer.reset(say);
     }
     // A kept layer is not mounted (mounts never outlive a run).
     if (!layer.mounted) await layer.mount();
     await layer.touch('engine');
     const pkgs = packagesFor(c.engine, c.compression, c.extraPackages);
     task.title = `Install the container engine (${pkgs.join(' ')})`;
-    const offline = c.packages;
-    // SOURCE_DATE_EPOCH reaches the package scripts in the root (scripts/in-root passes nothing else of ours).
-    const io = { signal: ctx.signal, env: { SOURCE_DATE_EPOCH: c.sourceDateEpoch?.toString() } };
-    // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).
-    const identity =
-      mode === 'layer' && c.engineCache
-        ? {
-            base: await layer.contentIdentity(),
-            arch: ctx.facts.architecture,
-            engine: c.engine,
-            pkgs,
-            store: c.podmanStore,
-            sde: c.sourceDateEpoch,
-          }
-        : undefined;
-    let key: string | undefined;
-    let cached: EngineEntry | undefined;
-    // Builds on one cache wait for each other: the apt folders are shared (apt's own lock would fail the second
-    // build), and an install being made under a key is waited for and copied rather than made twice.
-    const lockIo = { signal: ctx.signal, onWait: onProgress };
-    let engineLock: HeldLock | undefined;
-    const lockEngine = async (k: string) => {
-      engineLock = await acquireLock(cacheLockFile(c.cacheDir, `engine-${k}`), {
-        ...lockIo,
-        what: `the cached engine install ${k.slice(0, 12)}`,
-      });
+    const r: InstallRun = {
+      ctx,
+      pkgs,
+      say,
+      // SOURCE_DATE_EPOCH reaches the package scripts in the root (scripts/in-root passes nothing else of ours).
+      io: { signal: ctx.signal, env: { SOURCE_DATE_EPOCH: c.sourceDateEpoch?.toString() } },
+      // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).
+      identity:
+        layer.mode === 'layer' && c.engineCache
+          ? {
+              base: await layer.contentIdentity(),
+              arch: ctx.facts.architecture,
+              engine: c.engine,
+              pkgs,
+              store: c.podmanStore,
+              sde: c.sourceDateEpoch,
+            }
+          : undefined,
+      locks: [],
     };
     try {
-      if (offline) {
-        const debs = (await readdir(offline)).filter((f) => f.endsWith('.deb')).sort();
-        if (debs.length === 0)
-          throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
-        task.title = `Install the container engine offline (${debs.length} packages from ${offline})`;
-        // By content: the same .debs copied elsewhere are the same install.
-        key =
-          identity &&
-          engineCacheKey({ ...identity, debs: await Promise.all(debs.map(async (d) => [d, await sha256File(join(offline, d))])) });
-        if (key) await lockEngine(key);
-        cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
-        if (!cached) {
-          ctx.facts.installedPackages = await withChroot(root, io, (s) => aptInstallOffline(s, debs, pkgs, io, onProgress), {
-            bind: [{ source: offline, target: OFFLINE_DEBS }],
-          });
-        }
-      } else {
-        const cache = await aptCacheDirs(c.cacheDir, root, ctx.facts.architecture ?? 'amd64');
-        // The apt folders are shared by every build on this cache: one apt at a time (apt's own lock would fail).
-        const installed = await withLock(
-          cacheLockFile(c.cacheDir, 'apt'),
-          { ...lockIo, what: `the apt cache ${dirname(cache.archives)}` },
-          async () => {
-            const before = await debsIn(cache.archives);
-            const done = await withChroot(
-              root,
-              io,
-              async (s) => {
-                const resolved = await aptResolve(s, pkgs, io, onProgress);
-                key = identity && engineCacheKey({ ...identity, resolved });
-                // Held until the install is stored.
-                if (key) await lockEngine(key);
-                cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
-                if (cached) return undefined;
-                return aptInstall(s, pkgs, io, onProgress);
-              },
-              {
-                bind: [
-                  { source: cache.archives, target: APT_ARCHIVES, writable: true },
-                  { source: cache.lists, target: APT_LISTS, writable: true },
-                ],
-              },
-            );
-            const after = await debsIn(cache.archives);
-            const downloaded = [...after].filter((d) => !before.has(d)).length;
-            ctx.facts.cache.debs = { downloaded, alreadyCached: before.size };
-            task.output = `package cache ${cache.archives}: ${downloaded} .deb downloaded, ${before.size} were cached`;
-            return done;
-          },
-        );
-        if (installed) ctx.facts.installedPackages = installed;
-      }
+      const { key, cached } = c.packages ? await installOffline(r, c.packages, (t) => (task.title = t)) : await installOnline(r);
       if (key && cached) {
         // The layer so far holds only what apt's list update touched: replace it with the cached install.
         await layer.reset();
@@ -162,33 +103,131 @@ export const engine: Stage = {
         await restoreEngine(c.cacheDir, key, layer.root, ctx.signal);
         ctx.facts.installedPackages = cached.installedPackages;
         ctx.facts.cache.engine = { key, reused: true };
-        task.output = `engine install reused from the cache (${key.slice(0, 12)}, ${cached.tree.files} files): ${cached.installedPackages.join(' ')}`;
+        say(
+          `engine install reused from the cache (${key.slice(0, 12)}, ${cached.tree.files} files): ${cached.installedPackages.join(' ')}`,
+        );
         return;
       }
-      const installedPackages = need(ctx.facts.installedPackages, 'installed packages');
-      // Roots without merged /usr keep some of these in /sbin or /bin.
-      const missing = engineBinaries[c.engine].filter(
-        (b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))),
-      );
-      if (missing.length > 0) {
-        throw new RemasterError(`${c.engine} was installed but ${missing.join(', ')} is missing from the root`, {
-          hint: 'the base release packages the engine differently; report this with the base ISO name',
-        });
-      }
-      const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
-      const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
-      await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
-      await layer.unmount();
-      await dropLeftovers(layer.root, mode === 'layer');
-      if (mode === 'layer') await stripOverlayXattrs(layer.root, { signal: ctx.signal });
-      if (key) {
-        task.output = 'storing the engine install in the cache';
-        await storeEngine(c.cacheDir, key, layer.root, installedPackages, ctx.signal);
-        ctx.facts.cache.engine = { key, reused: false };
-      }
-      task.output = installedPackages.join(' ');
+      await finishInstall(r, key);
     } finally {
-      await engineLock?.release();
+      for (const l of r.locks) await l.release();
     }
   },
 };
+
+/** One engine install in the making: what it installs, how it reports, what it holds. */
+interface InstallRun {
+  ctx: BuildContext;
+  pkgs: string[];
+  say: (line: string) => void;
+  io: RunOptions;
+  /** The install's identity for the cache (layer mode with the cache on), before the exact packages are known. */
+  identity: Record<string, unknown> | undefined;
+  /** Locks to release when the stage ends (the engine key's lock is held until the install is stored). */
+  locks: HeldLock[];
+}
+
+interface Installed {
+  key?: string | undefined;
+  cached?: EngineEntry | undefined;
+}
+
+/** Builds on one cache wait for each other: an install being made under a key is waited for and copied. */
+async function lockEngine(r: InstallRun, key: string): Promise<void> {
+  r.locks.push(
+    await acquireLock(cacheLockFile(r.ctx.config.cacheDir, `engine-${key}`), {
+      signal: r.ctx.signal,
+      onWait: r.say,
+      what: `the cached engine install ${key.slice(0, 12)}`,
+    }),
+  );
+}
+
+/** From a folder of .debs (remaster packages fetch): dpkg, no network; cached by the .debs' content. */
+async function installOffline(r: InstallRun, offline: string, setTitle: (t: string) => void): Promise<Installed> {
+  const c = r.ctx.config;
+  const debs = (await readdir(offline)).filter((f) => f.endsWith('.deb')).sort();
+  if (debs.length === 0)
+    throw new UsageError(`package folder ${offline} holds no .deb files`, { hint: 'make it with remaster packages fetch' });
+  setTitle(`Install the container engine offline (${debs.length} packages from ${offline})`);
+  // By content: the same .debs copied elsewhere are the same install.
+  const key =
+    r.identity &&
+    engineCacheKey({ ...r.identity, debs: await Promise.all(debs.map(async (d) => [d, await sha256File(join(offline, d))])) });
+  if (key) await lockEngine(r, key);
+  const cached = key ? await cachedEngine(c.cacheDir, key) : undefined;
+  if (!cached) {
+    r.ctx.facts.installedPackages = await withChroot(
+      need(r.ctx.facts.root, 'root layer').merged,
+      r.io,
+      (s) => aptInstallOffline(s, debs, r.pkgs, r.io, r.say),
+      { bind: [{ source: offline, target: OFFLINE_DEBS }] },
+    );
+  }
+  return { key, cached };
+}
+
+/** With apt from the base's sources, the shared package caches bound in; cached by what apt resolves. */
+async function installOnline(r: InstallRun): Promise<Installed> {
+  const c = r.ctx.config;
+  const root = need(r.ctx.facts.root, 'root layer').merged;
+  const cache = await aptCacheDirs(c.cacheDir, root, r.ctx.facts.architecture ?? 'amd64');
+  const out: Installed = {};
+  // The apt folders are shared by every build on this cache: one apt at a time (apt's own lock would fail).
+  const lock = { signal: r.ctx.signal, onWait: r.say, what: `the apt cache ${dirname(cache.archives)}` };
+  await withLock(cacheLockFile(c.cacheDir, 'apt'), lock, async () => {
+    const before = await debsIn(cache.archives);
+    const installed = await withChroot(
+      root,
+      r.io,
+      async (s) => {
+        const resolved = await aptResolve(s, r.pkgs, r.io, r.say);
+        out.key = r.identity && engineCacheKey({ ...r.identity, resolved });
+        // Held until the install is stored.
+        if (out.key) await lockEngine(r, out.key);
+        out.cached = out.key ? await cachedEngine(c.cacheDir, out.key) : undefined;
+        return out.cached ? undefined : aptInstall(s, r.pkgs, r.io, r.say);
+      },
+      {
+        bind: [
+          { source: cache.archives, target: APT_ARCHIVES, writable: true },
+          { source: cache.lists, target: APT_LISTS, writable: true },
+        ],
+      },
+    );
+    if (installed) r.ctx.facts.installedPackages = installed;
+    const after = await debsIn(cache.archives);
+    const downloaded = [...after].filter((d) => !before.has(d)).length;
+    r.ctx.facts.cache.debs = { downloaded, alreadyCached: before.size };
+    r.say(`package cache ${cache.archives}: ${downloaded} .deb downloaded, ${before.size} were cached`);
+  });
+  return out;
+}
+
+/** After apt or dpkg: check the binaries, write the engine's configuration, clean the layer, store it in the cache. */
+async function finishInstall(r: InstallRun, key: string | undefined): Promise<void> {
+  const { ctx } = r;
+  const c = ctx.config;
+  const layer = need(ctx.facts.root, 'root layer');
+  const root = layer.merged;
+  const installedPackages = need(ctx.facts.installedPackages, 'installed packages');
+  // Roots without merged /usr keep some of these in /sbin or /bin.
+  const missing = engineBinaries[c.engine].filter((b) => !existsSync(join(root, b)) && !existsSync(join(root, b.replace(/^usr\//, ''))));
+  if (missing.length > 0) {
+    throw new RemasterError(`${c.engine} was installed but ${missing.join(', ')} is missing from the root`, {
+      hint: 'the base release packages the engine differently; report this with the base ISO name',
+    });
+  }
+  const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
+  const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
+  await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
+  await layer.unmount();
+  await dropLeftovers(layer.root, layer.mode === 'layer');
+  if (layer.mode === 'layer') await stripOverlayXattrs(layer.root, { signal: ctx.signal });
+  if (key) {
+    r.say('storing the engine install in the cache');
+    await storeEngine(c.cacheDir, key, layer.root, installedPackages, ctx.signal);
+    ctx.facts.cache.engine = { key, reused: false };
+  }
+  r.say(installedPackages.join(' '));
+}

@@ -184,3 +184,37 @@ test('qemuArgs: Secure Boot enforced needs SMM and the flash in secure mode', ()
     'if=pflash,format=raw,unit=0,readonly=on,file=/fw/CODE.ms.fd',
   ]);
 });
+
+test('qemuArgs: an installer started by its kernel (the ISO attached, not booted), then the installed disk booted', () => {
+  const kernel = { kernel: '/w/vmlinuz', initrd: '/w/initrd.gz', append: 'auto=true priority=critical console=ttyS0,115200n8' };
+  const install = qemuArgs({
+    iso: '/isos/a.iso',
+    kernel,
+    firmware: { kind: 'bios' },
+    media: 'disk',
+    accel: 'tcg',
+    paths,
+    disks: ['/w/disk.img'],
+  });
+  const tail = install.slice(install.indexOf('-kernel'));
+  assert.deepEqual(tail, [
+    '-kernel',
+    '/w/vmlinuz',
+    '-initrd',
+    '/w/initrd.gz',
+    '-append',
+    'auto=true priority=critical console=ttyS0,115200n8',
+    '-drive',
+    'file=/w/disk.img,if=virtio,format=raw,cache=writeback',
+    '-drive',
+    'file=/isos/a.iso,media=cdrom,readonly=on,format=raw',
+  ]);
+  const boot = qemuArgs({ firmware: { kind: 'bios' }, media: 'disk', accel: 'tcg', paths, disks: ['/w/disk.img'] });
+  assert.deepEqual(boot.slice(-4), [
+    '-drive',
+    'file=/w/disk.img,if=none,id=disk0,format=raw,cache=writeback',
+    '-device',
+    'virtio-blk-pci,drive=disk0,bootindex=0',
+  ]);
+  assert.throws(() => qemuArgs({ firmware: { kind: 'bios' }, media: 'cdrom', accel: 'tcg', paths }), /needs the ISO/);
+});
