@@ -36,7 +36,7 @@ export function assertVerboseBuildLog(log: string, stderr: string): void {
   for (const re of [
     /\$ mksquashfs \S+ \S+ -noappend -comp/,
     /\$ xorriso -abort_on FAILURE/,
-    /\$ \S*\/in-root \S+ apt-get install -y/,
+    /\$ \S*\/in-root (-e \S+ )*\S+ apt-get install -y/,
     /\$ zstd -q -c/,
   ]) {
     assert.match(log, re);
