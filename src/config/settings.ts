@@ -231,6 +231,20 @@ export const SETTINGS = [
     flags: { build: { name: 'verify-media', arg: 'cdrom|usb|all' }, verify: { name: 'media', arg: 'cdrom|usb|all' } },
   }),
   setting({
+    key: 'verifyInstall',
+    doc: 'also install the ISO in QEMU with its own installer onto a blank disk, then boot that disk and check the images there (target both; target installed always does)',
+    schema: { type: 'boolean', default: false },
+    default: false,
+    parse: (k: string, v: unknown) => bool(k, v),
+    flags: {
+      build: { name: 'verify-install' },
+      verify: {
+        name: 'install',
+        doc: 'install the ISO with its own installer onto a blank disk in QEMU, boot that disk, check the images there',
+      },
+    },
+  }),
+  setting({
     key: 'evidenceDir',
     doc: 'where verification evidence goes (default <work dir>/verify)',
     schema: string(),

@@ -13,14 +13,22 @@ export function layerIsoPath(liveDir: string, existing: readonly string[]): stri
   return `${liveDir}/${name}`;
 }
 
-/** The ISO path of what the squash stage writes: a new top layer, or (rebuild mode) the base's root image itself. */
+/** Where the layer goes when only installed systems get it: outside the live folder, so the live system never stacks it. */
+export const INSTALLED_ONLY_LAYER = '/remaster/installed-layer.squashfs';
+
+/**
+ * The ISO path of what the squash stage writes: a new top layer, or (rebuild mode) the base's root image itself;
+ * for target installed, a layer the live system does not see (only the installers' routes read it).
+ */
 export function newLayerIsoPath(
   base: { liveDir: string; rootfs: readonly { path: string }[]; casper?: { layered: boolean } | undefined },
   mode: 'layer' | 'rebuild',
+  target: 'live' | 'installed' | 'both' = 'both',
 ): string {
   const top = base.rootfs.at(-1);
   if (!top) throw new Error('internal: base has no root layer');
   if (mode === 'rebuild') return top.path;
+  if (target === 'installed') return INSTALLED_ONLY_LAYER;
   return base.casper?.layered
     ? casperLayerIsoPath(top.path)
     : layerIsoPath(

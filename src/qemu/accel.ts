@@ -35,6 +35,13 @@ export function defaultBootTimeoutMs(accel: Accel): number {
   return BASE_BOOT_TIMEOUT_MS * timeoutScale(accel);
 }
 
+/** How long an unattended install may take: 15 min with KVM, 60 under TCG. */
+export const BASE_INSTALL_TIMEOUT_MS = 15 * 60 * 1000;
+
+export function defaultInstallTimeoutMs(accel: Accel): number {
+  return BASE_INSTALL_TIMEOUT_MS * timeoutScale(accel);
+}
+
 /** What we could learn about /dev/kvm without starting anything. */
 export interface KvmFacts {
   devKvm: 'missing' | 'unopenable' | 'ok';

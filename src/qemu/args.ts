@@ -53,6 +53,8 @@ export interface QemuArgsOptions {
   reportPort?: string;
   /** Raw disk images attached writable as virtio disks (a store device; with media disk, the first is booted). */
   disks?: readonly string[];
+  /** A second serial port written to this file (an installer mirrors its syslog there). */
+  secondSerial?: string | undefined;
 }
 
 /** QEMU's option syntax uses commas as separators; a literal comma in a value is written twice. */
@@ -90,6 +92,7 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
     'VGA',
     '-serial',
     `file:${p.serialLog}`,
+    ...(o.secondSerial ? ['-serial', `file:${o.secondSerial}`] : []),
     '-chardev',
     `file,id=fwlog,path=${qemuOptValue(p.firmwareLog)}`,
     '-device',

@@ -21,6 +21,10 @@ export interface BootOptions {
   kernel?: DirectKernel | undefined;
   /** What ends the boot: the guest's report (default), or the guest powering off (an installer at its end). */
   until?: 'report' | 'poweroff' | undefined;
+  /** A second serial port kept in this file (an installer's syslog): it counts as progress. */
+  auxLog?: string | undefined;
+  /** poweroff mode: the question a console waits on (see WatchOptions.waitingOn). */
+  waitingOn?: ((console: string) => string | undefined) | undefined;
   firmware: FirmwareKind;
   /** Default cdrom; usb = the hybrid image as a read-only usb-storage disk on an xHCI controller. */
   media?: BootMedia;
@@ -62,7 +66,7 @@ export interface BootOptions {
  * 'timeout' means we stopped waiting for a report: the deadline passed, or (see stoppedEarly) the console showed a
  * failure the guest cannot recover from.
  */
-export type BootOutcome = 'reported' | 'timeout' | 'exited-without-report' | 'power-cut';
+export type BootOutcome = 'reported' | 'timeout' | 'exited-without-report' | 'power-cut' | 'powered-off';
 
 export interface BootResult {
   outcome: BootOutcome;
@@ -89,6 +93,8 @@ export interface BootResult {
   command: string;
   /** When the power was cut (ms since QEMU start) and the console line that triggered it. */
   powerCut?: { atMs: number; line: string };
+  /** poweroff mode: the console waited on this question until the run was given up. */
+  stuck?: { question: string; sinceMs: number };
 }
 
 const POLL_MS = 250;
@@ -165,6 +171,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     ...(o.memoryMiB === undefined ? {} : { memoryMiB: o.memoryMiB }),
     ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
     reportPort: o.reportPort ?? DEFAULT_REPORT_PORT,
+    secondSerial: o.auxLog,
     ...(o.disks === undefined ? {} : { disks: o.disks }),
   });
 
@@ -181,7 +188,11 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     pressEnterAtMenu: o.pressEnterAtMenu,
     powerCut: o.powerCut,
     until: o.until,
+    waitingOn: o.waitingOn,
+    bootMenu: o.kernel === undefined,
   });
+  const auxTail = o.auxLog === undefined ? undefined : new FileTail(o.auxLog);
+  if (o.auxLog !== undefined) await rm(o.auxLog, { force: true });
   const serialTail = new FileTail(paths.serialLog);
   const firmwareTail = new FileTail(paths.firmwareLog);
   const screenshots: string[] = [];
@@ -193,7 +204,8 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     const firmware = await firmwareTail.read();
     const serial = await serialTail.read();
     reportText = await readFile(paths.reportFile, 'utf8').catch(() => reportText);
-    return { nowMs, firmware, serial, reportComplete: parseGuestReport(reportText)?.complete === true, exited: qemu.hasExited };
+    const aux = (await auxTail?.read()) ?? '';
+    return { nowMs, firmware, serial, aux, reportComplete: parseGuestReport(reportText)?.complete === true, exited: qemu.hasExited };
   };
 
   const shoot = async (file: string) => {
@@ -238,13 +250,23 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
   const report = parseGuestReport(reportText);
   const end = watch.end;
   const powerCut = end?.why === 'power-cut' ? { atMs: end.atMs, line: end.line } : undefined;
-  const timedOut = end?.why === 'timeout' || end?.why === 'fatal';
+  const timedOut = end?.why === 'timeout' || end?.why === 'fatal' || end?.why === 'stuck';
+  const stuck = end?.why === 'stuck' ? { question: end.question, sinceMs: end.sinceMs } : undefined;
   const stoppedEarly = end?.why === 'fatal' ? { kind: end.kind, atMs: end.sinceMs } : undefined;
-  const outcome: BootOutcome = powerCut ? 'power-cut' : report?.complete ? 'reported' : timedOut ? 'timeout' : 'exited-without-report';
+  const outcome: BootOutcome = powerCut
+    ? 'power-cut'
+    : report?.complete
+      ? 'reported'
+      : timedOut
+        ? 'timeout'
+        : o.until === 'poweroff'
+          ? 'powered-off'
+          : 'exited-without-report';
   const serialText = await readFile(paths.serialLog, 'utf8').catch(() => '');
   const firmwareText = await readFile(paths.firmwareLog, 'utf8').catch(() => '');
+  // An installer's run is judged by its caller (it knows the installer's words); a power cut is no failure.
   const diagnosis =
-    outcome === 'power-cut'
+    outcome === 'power-cut' || outcome === 'powered-off' || o.until === 'poweroff'
       ? undefined
       : diagnoseDetail(`${firmwareText}\n${serialText}`, report, {
           outcome,
@@ -271,5 +293,6 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     ...(stoppedEarly === undefined ? {} : { stoppedEarly }),
     command: qemu.command,
     ...(powerCut === undefined ? {} : { powerCut }),
+    ...(stuck === undefined ? {} : { stuck }),
   };
 }

@@ -57,6 +57,8 @@ export interface WatchOptions {
   stopOnFatal?: boolean | undefined;
   /** Press Enter once the boot menu has been captured, instead of waiting out its timeout. */
   pressEnterAtMenu?: boolean | undefined;
+  /** The boot passes a boot menu worth a picture (default true; a kernel started directly has none). */
+  bootMenu?: boolean | undefined;
   /** Cut the power afterMs after the console first shows a line matching `when`. */
   powerCut?: { when: RegExp; afterMs: number } | undefined;
   /**
@@ -64,7 +66,15 @@ export interface WatchOptions {
    * itself (an installer at its end). In poweroff mode the deadline covers the whole run and no report is awaited.
    */
   until?: 'report' | 'poweroff' | undefined;
+  /**
+   * poweroff mode: the question the console waits on, when it shows one (an installer asking what it was not told).
+   * With no output on either log for STALL_MS after it, watching ends as stuck.
+   */
+  waitingOn?: ((console: string) => string | undefined) | undefined;
 }
+
+/** How long a console showing a question may stay silent (and its auxiliary log too) before the run counts as stuck. */
+export const STALL_MS: Record<Accel, number> = { kvm: 60_000, tcg: 240_000 };
 
 /** What the watcher saw since the last look. */
 export interface WatchInput {
@@ -73,6 +83,8 @@ export interface WatchInput {
   /** Text appended to the firmware log and to the serial console since the last look. */
   firmware: string;
   serial: string;
+  /** Text appended to an auxiliary log (an installer's syslog on the second serial port); progress, not phases. */
+  aux?: string | undefined;
   /** The report port holds a complete report. */
   reportComplete: boolean;
   /** QEMU is gone (the guest powered off, or QEMU failed). */
@@ -100,6 +112,7 @@ export type WatchEnd =
   | { why: 'power-cut'; atMs: number; line: string }
   | { why: 'no-power-off' }
   | { why: 'fatal'; kind: DiagnosisKind; sinceMs: number }
+  | { why: 'stuck'; question: string; sinceMs: number }
   | { why: 'timeout' };
 
 export class BootWatch {
@@ -117,9 +130,11 @@ export class BootWatch {
   private cutPartial = '';
   private firmwareText = '';
   private serialText = '';
+  private lastOutputAtMs = 0;
   private pending: WatchAction[] = [];
 
   constructor(private readonly o: WatchOptions) {
+    if (o.bootMenu === false) this.menuShot = 'skipped';
     this.tracker = new PhaseTracker((p: Phase) => {
       this.beatAtMs = p.atMs;
       this.say(`${phaseLabel(p.name)} reached after ${secs(p.atMs)} s`);
@@ -145,6 +160,7 @@ export class BootWatch {
     this.tracker.feed('serial', input.serial, now);
     this.firmwareText += input.firmware;
     this.serialText += input.serial;
+    if (input.firmware || input.serial || input.aux) this.lastOutputAtMs = now;
     if (this.o.powerCut && !this.cutLine && input.serial) this.watchForCut(input.serial, now);
     if (this.reportedAtMs === undefined && input.reportComplete) {
       this.reportedAtMs = now;
@@ -173,6 +189,16 @@ export class BootWatch {
         return this.finish({ why: 'no-power-off' });
       }
       return this.flush();
+    }
+    if (this.o.until === 'poweroff' && this.o.waitingOn && now - this.lastOutputAtMs >= STALL_MS[this.o.accel]) {
+      const question = this.o.waitingOn(this.serialText);
+      if (question !== undefined) {
+        this.say(
+          `giving up after ${secs(now)} s: the console waits for an answer (${question}) and nothing moved for ${secs(now - this.lastOutputAtMs)} s`,
+        );
+        this.pending.push({ kind: 'screenshot', which: 'final' }, { kind: 'stop' });
+        return this.finish({ why: 'stuck', question, sinceMs: Math.round(this.lastOutputAtMs) });
+      }
     }
     if (this.o.stopOnFatal !== false && this.looks % FATAL_CHECK_EVERY === 0) {
       const fatal = this.checkFatal(now);

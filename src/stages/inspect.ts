@@ -50,6 +50,11 @@ export const inspect: Stage = {
         },
       );
     }
+    if (c.verifyInstall && target === 'live') {
+      throw new UsageError('verifyInstall: the build targets the live session only, so an installed system would have nothing to show', {
+        hint: 'add --target both (or installed), or leave --verify-install out',
+      });
+    }
     const boot = [base.boot.bios && 'BIOS', base.boot.uefi && 'UEFI', base.boot.hybrid && 'hybrid MBR', base.boot.gpt && 'GPT']
       .filter(Boolean)
       .join(' + ');

@@ -22,7 +22,7 @@ export const iso: Stage = {
     const map = ctx.facts.isoMap;
 
     // live-boot reads filesystem.module, when present, instead of sorting: name our layer last in it.
-    if (ctx.facts.root?.mode === 'layer' && base.moduleFile) {
+    if (ctx.facts.root?.mode === 'layer' && base.moduleFile && ctx.facts.target !== 'installed') {
       const local = join(files, 'filesystem.module');
       await xorrisoExtract(base.iso, [{ from: base.moduleFile, to: local }], { signal: ctx.signal });
       const names = (await readFile(local, 'utf8')).split(/\s+/).filter(Boolean);

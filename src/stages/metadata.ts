@@ -28,7 +28,8 @@ export const metadata: Stage = {
 
     // Manifest and size describe the root as booted: dpkg-query and du on the merged tree, as live-build and
     // livecd-rootfs compute them.
-    const targets = metadataTargets(base, layer.isoPath, need(ctx.facts.root, 'root layer').mode);
+    // Target installed leaves the live root as it was: so do the files that describe it.
+    const targets = ctx.facts.target === 'installed' ? [] : metadataTargets(base, layer.isoPath, need(ctx.facts.root, 'root layer').mode);
     if (targets.length > 0) {
       const root = await need(ctx.facts.root, 'root layer').finalView();
       const q = await run('dpkg-query', [`--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '--showformat=${Package}\\t${Version}\\n'], {

@@ -81,7 +81,7 @@ export const payload: Stage = {
     const calamares =
       ctx.facts.target !== 'live' ? need(ctx.facts.base, 'base ISO').installers.find((i) => i.kind === 'calamares') : undefined;
     if (calamares?.unpackfs !== undefined) {
-      const layerPath = newLayerIsoPath(need(ctx.facts.base, 'base ISO'), layer.mode);
+      const layerPath = newLayerIsoPath(need(ctx.facts.base, 'base ISO'), layer.mode, ctx.facts.target);
       files.push({ path: UNPACKFS_CONF, mode: 0o644, content: unpackfsWithLayer(calamares.unpackfs, layerPath) });
     }
     const written = [...links.map((l) => join(rel, l)), ...files.map((f) => f.path)];

@@ -60,7 +60,7 @@ export const squash: Stage = {
     );
     await rename(partial, file);
     const bytes = (await stat(file)).size;
-    const isoPath = newLayerIsoPath(base, layerRoot.mode);
+    const isoPath = newLayerIsoPath(base, layerRoot.mode, ctx.facts.target);
     ctx.facts.layer = { isoPath, file, bytes };
     ctx.facts.isoMap.set(isoPath, file);
     task.output = `${isoPath}: ${mib(bytes)}`;

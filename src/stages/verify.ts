@@ -12,9 +12,13 @@ export const verify: Stage = {
   async run(ctx, task) {
     const out = need(ctx.facts.output, 'output ISO');
     const manifest = need(ctx.facts.manifest, 'image manifest');
-    const media = ctx.config.verifyMedia.length > 0 ? ctx.config.verifyMedia : (['cdrom'] as const);
+    const target = ctx.facts.target ?? 'live';
+    // What proves each target: a live boot from the medium; for an installed one, an install and a boot of its disk.
+    const media = target === 'installed' ? [] : ctx.config.verifyMedia.length > 0 ? ctx.config.verifyMedia : (['cdrom'] as const);
+    const install = target === 'installed' || (target === 'both' && ctx.config.verifyInstall);
     const evidenceDir = ctx.config.evidenceDir ?? ctx.ws.verifyDir;
-    task.title = `Boot the ISO in QEMU (${ctx.config.verify.join(', ')} x ${media.join(', ')}) and check the images from inside`;
+    const what = [...media, ...(install ? ['installed disk'] : [])].join(', ');
+    task.title = `Boot the ISO in QEMU (${ctx.config.verify.join(', ')} x ${what}) and check the images from inside`;
     const outcomes = await verifyIso({
       iso: out.path,
       engine: ctx.config.engine,
@@ -22,6 +26,7 @@ export const verify: Stage = {
       expectedApps: manifest.apps.map((a) => ({ name: a.name, checkPort: a.checkPort })),
       firmwares: ctx.config.verify,
       media,
+      install,
       accel: ctx.config.accel,
       timeout: ctx.config.verifyTimeout,
       evidenceDir,

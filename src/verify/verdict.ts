@@ -2,7 +2,7 @@
 // loader's result, app units, where the store was, and the power cut. Tested on captured reports.
 import { normaliseRef } from '../images/reference.js';
 import { compareImages, type ExpectedImage, type GuestReport } from '../qemu/report.js';
-import type { Engine, Firmware } from '../types.js';
+import type { Engine, Firmware, Media } from '../types.js';
 
 export interface ExpectedApp {
   name: string;
@@ -28,6 +28,11 @@ export function parseApps(extra: readonly string[]): GuestApp[] {
 /** The kernel command line the guest booted with (the `cmdline` report line). */
 export function kernelCmdline(extra: readonly string[]): string | undefined {
   return extra.find((l) => l.startsWith('cmdline '))?.slice('cmdline '.length);
+}
+
+/** The guest's root filesystem type (`root-fs` report line): overlay on a live boot, ext4... installed. */
+export function rootFs(extra: readonly string[]): string | undefined {
+  return extra.find((l) => l.startsWith('root-fs '))?.slice('root-fs '.length);
 }
 
 /** The guest's `firmware` report line: "bios", "uefi secure-boot=on" or "uefi secure-boot=off". */
@@ -81,8 +86,10 @@ export function failureSummary(outcomes: readonly VerifyOutcome[]): string {
 /** What one verification run found, as the report, verify.json and junit.xml carry it. */
 export interface VerifyOutcome {
   firmware: Firmware;
-  /** What the ISO was attached as: an optical drive or a USB stick. */
-  media: 'cdrom' | 'usb';
+  /** What the ISO was attached as (an optical drive, a USB stick), or `installed`: the disk the installer wrote. */
+  media: Media | 'installed';
+  /** An installed run: how the install went (it ran under the same firmware, or plain OVMF for uefi-sb). */
+  install?: { ok: boolean; seconds: number; serialLog: string; syslog: string; screenshots: string[] } | undefined;
   accel: 'kvm' | 'tcg';
   accelReason: string;
   ok: boolean;
@@ -114,7 +121,7 @@ export interface VerifyOutcome {
 
 /** What a boot left for the verdict: how it ended, the guest's report, and the console's diagnosis. */
 export interface BootFacts {
-  outcome: 'reported' | 'timeout' | 'exited-without-report' | 'power-cut';
+  outcome: 'reported' | 'timeout' | 'exited-without-report' | 'power-cut' | 'powered-off';
   report?: GuestReport | undefined;
   diagnosis?: string | undefined;
   diagnosisKind?: string | undefined;
@@ -135,6 +142,8 @@ export interface VerdictInput {
   powerCut?: string | undefined;
   /** The run had Secure Boot enforced: the guest must say so (its firmware line). */
   secureBoot?: boolean | undefined;
+  /** The boot is an installed system's: its root must be a disk filesystem, not the live overlay. */
+  installed?: boolean | undefined;
 }
 
 export interface Verdict {
@@ -190,6 +199,11 @@ export function verdict(i: VerdictInput): Verdict {
       failed: i.storeDisk && (storeFs === undefined || storeFs === 'tmpfs'),
       message: () =>
         `the engine store is on ${storeFs ?? 'an unknown filesystem'}, not on the store device ${i.storeDevice} (see remaster-storage.service in the journal)`,
+    },
+    {
+      kind: 'not-installed-root',
+      failed: i.installed === true && rootFs(report?.extra ?? []) === 'overlay',
+      message: () => 'the installed disk booted into a live overlay root: the installation did not write a root filesystem',
     },
     {
       kind: 'secure-boot-off',

@@ -40,12 +40,20 @@ export function verifyOptions(iso: string, raw: Record<string, unknown>, signal:
     });
   }
   const cut = flagValue('verify', 'powerCut', raw) as string | undefined;
+  // --install proves the installed system: an install and a boot of its disk under each firmware, no live boots.
+  const install = flagValue('verify', 'verifyInstall', raw) === true;
+  if (install && raw.verifyMedia !== undefined) {
+    throw new UsageError('remaster verify: --install boots the installed disk, not the ISO: --media does not apply', {
+      hint: 'run verify twice: once with --media, once with --install',
+    });
+  }
   return {
     iso,
     engine,
     expected,
     firmwares,
-    media: flagValue('verify', 'verifyMedia', raw) as Media[],
+    media: install ? [] : (flagValue('verify', 'verifyMedia', raw) as Media[]),
+    install,
     accel: flagValue('verify', 'accel', raw) as Accel,
     timeout: flagValue('verify', 'verifyTimeout', raw) as number | undefined,
     evidenceDir: (flagValue('verify', 'evidenceDir', raw) as string | undefined) ?? join(defaultCacheDir(), 'verify'),
@@ -84,6 +92,11 @@ export async function verifyCommand(argv: string[], signal: AbortSignal): Promis
           ...more.map((l) => `  ${l}`),
           `  guest lists ${o.images.map((i) => i.ref).join(', ') || 'no images'}${o.secondsToReport ? `, report after ${o.secondsToReport.toFixed(0)} s` : ''}; evidence in ${o.evidenceDir}`,
           ...(o.storeFs ? [`  engine store on ${o.storeFs}`] : []),
+          ...(o.install
+            ? [
+                `  installed with the ISO's own installer in ${o.install.seconds} s (installer console ${o.install.serialLog}, syslog ${o.install.syslog})`,
+              ]
+            : []),
           ...(o.powerCut
             ? [
                 `  power cut ${o.powerCut.atSeconds} s into the first boot, while ${o.powerCut.image} loaded; the next boot's loader ${o.powerCut.reportedByLoader ? 'reported it' : 'did not report it'} (evidence in ${o.powerCut.evidenceDir})`,

@@ -1,7 +1,10 @@
 // The boot watcher on captured serial logs with a fake clock: the actions it asks for, in order, and why it ends.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BootWatch, FATAL_SETTLE_MS, MENU_SHOT, type WatchAction, type WatchInput } from '../../../src/qemu/watch.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BootWatch, FATAL_SETTLE_MS, MENU_SHOT, STALL_MS, type WatchAction, type WatchInput } from '../../../src/qemu/watch.js';
+import { waitingOn } from '../../../src/verify/install.js';
 import { fixture } from './fixtures.js';
 
 const quiet = { firmware: '', serial: '', reportComplete: false, exited: false };
@@ -92,4 +95,21 @@ test('a heartbeat line every 5 s between phases', () => {
   ]);
   assert.deepEqual(says(w.step(look(5999))), []);
   assert.deepEqual(says(w.step(look(6000))), ['in kernel, 6 s elapsed']);
+});
+
+test('an installer run: stuck on a question with both logs silent for the stall time, it is given up; progress on the syslog keeps it going', () => {
+  const console = readFileSync(
+    fileURLToPath(new URL('../../../../test/fixtures/output/d-i/grub-failed.serial.log', import.meta.url)),
+    'utf8',
+  );
+  const w = new BootWatch({ accel: 'tcg', timeoutMs: 3_600_000, powerOffGraceMs: 0, until: 'poweroff', waitingOn, bootMenu: false });
+  w.step(look(60_000, { serial: console }));
+  assert.deepEqual(kinds(w.step(look(60_000 + STALL_MS.tcg - 1))), []);
+  assert.deepEqual(kinds(w.step(look(60_000 + STALL_MS.tcg - 1000, { aux: 'grub-installer: info: retrying\n' }))), [], 'the syslog moved');
+  assert.deepEqual(kinds(w.step(look(60_000 + 2 * STALL_MS.tcg))), ['screenshot final', 'stop']);
+  assert.deepEqual(w.end, { why: 'stuck', question: 'Install the GRUB boot loader', sinceMs: 60_000 + STALL_MS.tcg - 1000 });
+  // An installer that finishes powers off: the run ends as exited, no report awaited.
+  const ok = new BootWatch({ accel: 'tcg', timeoutMs: 3_600_000, powerOffGraceMs: 0, until: 'poweroff', waitingOn });
+  assert.deepEqual(kinds(ok.step(look(600_000, { serial: 'reboot: Power down\n', exited: true }))), []);
+  assert.deepEqual(ok.end, { why: 'exited' });
 });
