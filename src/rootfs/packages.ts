@@ -21,6 +21,25 @@ export const enginePackages: Record<Engine, string[]> = {
   podman: ['podman', 'dbus'],
 };
 
+/**
+ * Installed with the engine where the release has them. Debian 13 split docker's command line client out of docker.io
+ * into docker-cli, which docker.io only recommends (seen: a trixie build had dockerd but no usr/bin/docker).
+ */
+export const engineCompanions: Record<Engine, string[]> = {
+  docker: ['docker-cli'],
+  podman: [],
+};
+
+/** pkgs plus those of `optional` the root's apt knows (after apt-get update). */
+async function withAvailable(s: ChrootSession, pkgs: readonly string[], optional: readonly string[], io: RunOptions): Promise<string[]> {
+  const out = [...pkgs];
+  for (const p of optional) {
+    const r = await s.run(['apt-cache', 'show', '--no-all-versions', p], { ...io, okCodes: [0, 100] });
+    if (r.exitCode === 0 && /^Package: /m.test(r.stdout) && !out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
 /** Binaries that must exist in the root after installation, per engine (relative to the root). */
 export const engineBinaries: Record<Engine, string[]> = {
   docker: ['usr/bin/docker', 'usr/sbin/dockerd', 'usr/bin/containerd', 'usr/sbin/iptables', 'usr/sbin/apparmor_parser'],
@@ -102,14 +121,16 @@ export function parseAptSimulation(stdout: string): string[] {
  */
 export async function aptResolve(
   s: ChrootSession,
-  pkgs: readonly string[],
+  requested: readonly string[],
   io: RunOptions,
   onProgress?: PackageProgress,
-): Promise<string[]> {
+  optional: readonly string[] = [],
+): Promise<{ pkgs: string[]; resolved: string[] }> {
   onProgress?.('apt: update the package lists');
   await aptRun(s, ['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint: APT_HINT });
+  const pkgs = await withAvailable(s, requested, optional, io);
   const { stdout } = await aptRun(s, ['apt-get', 'install', '-s', '-q', '--no-install-recommends', ...pkgs], { ...io, hint: APT_HINT });
-  return parseAptSimulation(stdout);
+  return { pkgs, resolved: parseAptSimulation(stdout) };
 }
 
 /**
@@ -178,10 +199,17 @@ export async function aptInstallOffline(
 }
 
 /** Download (only) the packages and every dependency the root lacks, into the chroot's apt archive cache. */
-export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io: RunOptions, onProgress?: PackageProgress): Promise<void> {
+export async function aptDownload(
+  s: ChrootSession,
+  requested: readonly string[],
+  io: RunOptions,
+  onProgress?: PackageProgress,
+  optional: readonly string[] = [],
+): Promise<string[]> {
   const hint = "apt in the base root must reach its mirror (see the root's /etc/apt/sources.list*)";
   onProgress?.('apt: update the package lists');
   await aptRun(s, ['apt-get', 'update', '-q', '-o', 'Acquire::Languages=none'], { ...io, hint });
+  const pkgs = await withAvailable(s, requested, optional, io);
   await aptRun(
     s,
     [
@@ -196,6 +224,7 @@ export async function aptDownload(s: ChrootSession, pkgs: readonly string[], io:
     ],
     { ...io, hint, ...(onProgress ? { onStatusLine: aptProgress(onProgress, 'apt') } : {}) },
   );
+  return pkgs;
 }
 
 /** Paths (relative to the root) that only hold caches of the build: dropped from the new layer. */

@@ -20,6 +20,7 @@ import {
   debsIn,
   dropLeftovers,
   engineBinaries,
+  engineCompanions,
   OFFLINE_DEBS,
   packagesFor,
 } from '../rootfs/packages.js';
@@ -181,7 +182,8 @@ async function installOnline(r: InstallRun): Promise<Installed> {
       root,
       r.io,
       async (s) => {
-        const resolved = await aptResolve(s, r.pkgs, r.io, r.say);
+        const { pkgs, resolved } = await aptResolve(s, r.pkgs, r.io, r.say, engineCompanions[c.engine]);
+        r.pkgs = pkgs;
         out.key = r.identity && engineCacheKey({ ...r.identity, resolved });
         // Held until the install is stored.
         if (out.key) await lockEngine(r, out.key);

@@ -4,18 +4,23 @@ import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { need, type Stage } from '../pipeline/context.js';
 import { withChroot } from '../rootfs/chroot.js';
-import { aptDownload, packagesFor } from '../rootfs/packages.js';
+import { aptDownload, engineCompanions, packagesFor } from '../rootfs/packages.js';
 
 export const fetchDebs: Stage = {
   title: 'Download the engine packages and their dependencies',
   async run(ctx, task) {
     const c = ctx.config;
-    const pkgs = packagesFor(c.engine, c.compression, c.extraPackages);
     const root = need(ctx.facts.root, 'root layer').merged;
-    await withChroot(root, { signal: ctx.signal }, (s) =>
-      aptDownload(s, pkgs, { signal: ctx.signal }, (line) => {
-        task.output = line;
-      }),
+    const pkgs = await withChroot(root, { signal: ctx.signal }, (s) =>
+      aptDownload(
+        s,
+        packagesFor(c.engine, c.compression, c.extraPackages),
+        { signal: ctx.signal },
+        (line) => {
+          task.output = line;
+        },
+        engineCompanions[c.engine],
+      ),
     );
     const archives = join(root, 'var/cache/apt/archives');
     const debs = (await readdir(archives)).filter((f) => f.endsWith('.deb')).sort();
