@@ -15,9 +15,10 @@ PACKAGES=(
   util-linux mount kmod cpio attr busybox-static e2fsprogs rsync
   ca-certificates
 )
-# What the tests add: podman (image tests), a local registry, and Docker with compose (test/e2e/compose);
-# a Docker that is already there (docker-ce from Docker's own repository, say) is used as it is.
-TEST_PACKAGES=(podman docker-registry apache2-utils curl)
+# What the tests add: podman (image tests), a local registry, Docker with compose (test/e2e/compose), and
+# apt-ftparchive (apt-utils) for the installer fixture's package pools; a Docker that is already there (docker-ce
+# from Docker's own repository, say) is used as it is.
+TEST_PACKAGES=(podman docker-registry apache2-utils curl apt-utils)
 command -v dockerd >/dev/null || TEST_PACKAGES+=(docker.io)
 command -v docker-compose >/dev/null || { command -v docker >/dev/null && docker compose version >/dev/null 2>&1; } ||
   TEST_PACKAGES+=(docker-compose)

@@ -58,6 +58,9 @@ export const TOOLS: readonly Tool[] = [
   { tool: 'grub-mkimage', package: 'grub-common grub-pc-bin', for: 'tests (Ubuntu-shaped base ISOs)', neededBy: never },
   { tool: 'dpkg-deb', package: 'dpkg', for: 'demo and tests (base ISO boot loaders)', neededBy: never },
   { tool: 'mkfs.vfat', package: 'dosfstools', for: 'demo and tests (base ISO)', neededBy: never },
+  { tool: 'apt-ftparchive', package: 'apt-utils', for: 'tests (installer base ISO: package pools)', neededBy: never },
+  { tool: 'depmod', package: 'kmod', for: 'tests (installer base ISO: d-i initrd)', neededBy: never },
+  { tool: 'cpio', package: 'cpio', for: 'tests (installer base ISO: d-i initrd)', neededBy: never },
   { tool: 'mcopy', package: 'mtools', for: 'demo and tests (base ISO)', neededBy: never },
   { tool: 'mmd', package: 'mtools', for: 'demo and tests (base ISO)', neededBy: never },
 ];

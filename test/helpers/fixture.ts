@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config/paths.js';
 import { type CasperShape, ensureCasperIso } from '../../src/fixture/casper.js';
-import { ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
+import { debianInstallerRecipe, ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
 import { CLI } from './paths.js';
 
 let cached: Promise<string> | undefined;
@@ -16,6 +16,18 @@ export function fixtureIso(): Promise<string> {
     (r) => r.path,
   );
   return cached;
+}
+
+let installer: Promise<string> | undefined;
+
+/** Path of the installer fixture ISO (Debian live + d-i live-installer, trixie); built once per cache. */
+export function installerFixtureIso(): Promise<string> {
+  installer ??= ensureDebianLiveIso({
+    cacheDir: defaultCacheDir(),
+    recipe: debianInstallerRecipe,
+    onLine: (l) => process.stderr.write(`installer fixture: ${l}\n`),
+  }).then((r) => r.path);
+  return installer;
 }
 
 export interface CliResult {
