@@ -25,6 +25,8 @@ export interface BootOptions {
   auxLog?: string | undefined;
   /** poweroff mode: the question a console waits on (see WatchOptions.waitingOn). */
   waitingOn?: ((console: string) => string | undefined) | undefined;
+  /** poweroff mode: what of the console counts as output (see WatchOptions.consoleText). */
+  consoleText?: ((console: string) => string) | undefined;
   firmware: FirmwareKind;
   /** Default cdrom; usb = the hybrid image as a read-only usb-storage disk on an xHCI controller. */
   media?: BootMedia;
@@ -189,6 +191,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     powerCut: o.powerCut,
     until: o.until,
     waitingOn: o.waitingOn,
+    consoleText: o.consoleText,
     bootMenu: o.kernel === undefined,
   });
   const auxTail = o.auxLog === undefined ? undefined : new FileTail(o.auxLog);

@@ -71,6 +71,11 @@ export interface WatchOptions {
    * With no output on either log for STALL_MS after it, watching ends as stuck.
    */
   waitingOn?: ((console: string) => string | undefined) | undefined;
+  /**
+   * What of the console counts as output for the stall check (default: every byte). d-i's screen multiplexer redraws
+   * its clock every minute, which is no progress: a console stopped on a question kept a run alive for its timeout.
+   */
+  consoleText?: ((console: string) => string) | undefined;
 }
 
 /** How long a console showing a question may stay silent (and its auxiliary log too) before the run counts as stuck. */
@@ -131,6 +136,7 @@ export class BootWatch {
   private firmwareText = '';
   private serialText = '';
   private lastOutputAtMs = 0;
+  private consoleLength = 0;
   private pending: WatchAction[] = [];
 
   constructor(private readonly o: WatchOptions) {
@@ -144,6 +150,18 @@ export class BootWatch {
   /** Watching is over (see `end`). */
   get done(): boolean {
     return this.state === 'ended';
+  }
+
+  private noteConsole(now: number): void {
+    if (!this.o.consoleText) {
+      this.lastOutputAtMs = now;
+      return;
+    }
+    const length = this.o.consoleText(this.serialText).length;
+    if (length !== this.consoleLength) {
+      this.consoleLength = length;
+      this.lastOutputAtMs = now;
+    }
   }
 
   /** Everything the firmware log and the serial console showed so far, as the diagnosis reads it. */
@@ -160,7 +178,8 @@ export class BootWatch {
     this.tracker.feed('serial', input.serial, now);
     this.firmwareText += input.firmware;
     this.serialText += input.serial;
-    if (input.firmware || input.serial || input.aux) this.lastOutputAtMs = now;
+    if (input.firmware || input.aux) this.lastOutputAtMs = now;
+    if (input.serial) this.noteConsole(now);
     if (this.o.powerCut && !this.cutLine && input.serial) this.watchForCut(input.serial, now);
     if (this.reportedAtMs === undefined && input.reportComplete) {
       this.reportedAtMs = now;

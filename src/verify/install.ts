@@ -21,7 +21,9 @@ import { readTemplate } from '../units/render.js';
 export const INSTALL_APPEND = 'auto=true priority=critical DEBIAN_FRONTEND=text console=ttyS0,115200n8 --- console=ttyS0,115200n8';
 
 /** Size of the blank disk (sparse: only what the installer writes takes space). */
-export const INSTALL_DISK_BYTES = 8 * 1024 ** 3;
+// 16 GiB: Debian 13's "atomic" recipe wants 8000 MB for / alone, plus 768 MB for the ESP under UEFI and swap (an 8 GiB
+// disk made partman stop on "Unable to satisfy all constraints on the partition" under OVMF, not under SeaBIOS).
+export const INSTALL_DISK_BYTES = 16 * 1024 ** 3;
 
 /** The text-frontend pair (kernel, initrd) among d-i's initrds on the medium: /install/initrd.gz rather than gtk's. */
 export function textInstaller(initrds: readonly string[]): { kernel: string; initrd: string } | undefined {
@@ -62,6 +64,16 @@ export function lastQuestion(console: string): { title: string; text: string[] }
     }
   }
   return undefined;
+}
+
+/**
+ * The console text whose growth is progress: complete lines without the screen's status bar. A clock redraw is written
+ * with no newline and may be read half-written; it never adds a line.
+ */
+export function installerProgressText(console: string): string {
+  return installerConsole(console.slice(0, console.lastIndexOf('\n') + 1))
+    .join('\n')
+    .trimEnd();
 }
 
 const PROMPT = /\[Press enter to continue\]|Prompt: '\?' for help|\[[Yy]\/[Nn]\]|\[[Nn]\/[Yy]\]/;
@@ -179,6 +191,7 @@ export async function installToDisk(o: InstallRunOptions): Promise<InstallRun> {
     until: 'poweroff',
     auxLog: syslog,
     waitingOn,
+    consoleText: installerProgressText,
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (l) => o.onLine?.(`installer: ${l}`),
   });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BootWatch, FATAL_SETTLE_MS, MENU_SHOT, STALL_MS, type WatchAction, type WatchInput } from '../../../src/qemu/watch.js';
-import { waitingOn } from '../../../src/verify/install.js';
+import { diagnoseInstall, installerProgressText, waitingOn } from '../../../src/verify/install.js';
 import { fixture } from './fixtures.js';
 
 const quiet = { firmware: '', serial: '', reportComplete: false, exited: false };
@@ -112,4 +112,48 @@ test('an installer run: stuck on a question with both logs silent for the stall 
   const ok = new BootWatch({ accel: 'tcg', timeoutMs: 3_600_000, powerOffGraceMs: 0, until: 'poweroff', waitingOn });
   assert.deepEqual(kinds(ok.step(look(600_000, { serial: 'reboot: Power down\n', exited: true }))), []);
   assert.deepEqual(ok.end, { why: 'exited' });
+});
+
+test("an installer stopped on a question while its screen's clock still ticks is stuck (the redraws are no progress)", () => {
+  // Captured under OVMF with an 8 GiB disk: partman stopped at 16:39; the status bar redrew its clock every minute after.
+  const console = readFileSync(
+    fileURLToPath(new URL('../../../../test/fixtures/output/d-i/partition-constraints.serial.log', import.meta.url)),
+    'utf8',
+  );
+  const stop = console.indexOf('[Press enter to continue]') + '[Press enter to continue]'.length;
+  const redraws = console.slice(stop);
+  assert.match(redraws, /16:4\d/, 'the capture goes on with clock redraws');
+  const consoleText = installerProgressText;
+  const w = new BootWatch({
+    accel: 'tcg',
+    timeoutMs: 3_600_000,
+    powerOffGraceMs: 0,
+    until: 'poweroff',
+    waitingOn,
+    consoleText,
+    bootMenu: false,
+  });
+  w.step(look(300_000, { serial: console.slice(0, stop) }));
+  // One redraw a minute, cut at arbitrary points.
+  const parts = redraws.match(/[\s\S]{1,97}/g) ?? [];
+  let now = 300_000;
+  let actions: string[] = [];
+  for (const part of parts) {
+    now += 60_000 / 3;
+    actions = kinds(w.step(look(now, { serial: part })));
+    if (w.done) break;
+  }
+  assert.deepEqual(actions, ['screenshot final', 'stop']);
+  // The prompt's line ends with the first redraw (20 s later): the last progress.
+  assert.deepEqual(w.end, { why: 'stuck', question: 'Partition disks', sinceMs: 320_000 });
+  assert.deepEqual(
+    diagnoseInstall({ outcome: 'timeout', stuck: { question: 'Partition disks', sinceMs: 300_000 } }, console, '', 3_600_000).kind,
+    'partitioning-failed',
+  );
+  // Without the filter every redraw counted as output and the run waited for its timeout.
+  const blind = new BootWatch({ accel: 'tcg', timeoutMs: 3_600_000, powerOffGraceMs: 0, until: 'poweroff', waitingOn, bootMenu: false });
+  blind.step(look(300_000, { serial: console.slice(0, stop) }));
+  now = 300_000;
+  for (const part of parts) blind.step(look((now += 60_000 / 3), { serial: part }));
+  assert.equal(blind.done, false);
 });
