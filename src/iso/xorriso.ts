@@ -41,6 +41,8 @@ export interface SystemAreaReport {
   gpt: boolean;
   /** Partitions appended after the ISO filesystem (Ubuntu's EFI partition): MBR entries with no ISO path beyond the image. */
   isoSizeBlocks512?: number;
+  /** MBR geometry: 512-byte blocks per cylinder (heads per cylinder x sectors per head), when xorriso reports it. */
+  cylinderBlocks512?: number;
   /** GPT entries (type GUID as xorriso prints it, start and size in 512-byte blocks, ISO path when a file). */
   gptPartitions?: { index: number; type: string; start: number; blocks: number; path?: string }[];
 }
@@ -185,6 +187,8 @@ export function parseReport(text: string): IsoReport {
   const files = new Map<string, IsoFile>();
   const images = new Map<number, ElToritoImage>();
   const mbr = new Map<number, MbrPartition>();
+  let heads = 0;
+  let secs = 0;
   const report: IsoReport = {
     files: [],
     elTorito: { images: [] },
@@ -247,6 +251,12 @@ export function parseReport(text: string): IsoReport {
       case 'ISO image size/512':
         report.systemArea.isoSizeBlocks512 = Number(value);
         break;
+      case 'MBR heads per cyl':
+        heads = Number(value);
+        break;
+      case 'MBR secs per head':
+        secs = Number(value);
+        break;
       case 'MBR partition': {
         const f = value.split(/\s+/);
         const index = Number(f[0]);
@@ -296,6 +306,7 @@ export function parseReport(text: string): IsoReport {
   report.files = [...files.values()].sort((a, b) => a.path.localeCompare(b.path));
   report.elTorito.images = [...images.values()].sort((a, b) => a.index - b.index);
   report.systemArea.mbr = [...mbr.values()].sort((a, b) => a.index - b.index);
+  if (heads > 0 && secs > 0) report.systemArea.cylinderBlocks512 = heads * secs;
   return report;
 }
 
