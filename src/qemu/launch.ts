@@ -23,6 +23,8 @@ export interface BootOptions {
   until?: 'report' | 'poweroff' | undefined;
   /** A second serial port kept in this file (an installer's syslog): it counts as progress. */
   auxLog?: string | undefined;
+  /** A network card that leads nowhere (see QemuArgsOptions.isolatedNic). */
+  isolatedNic?: boolean | undefined;
   /** poweroff mode: the question a console waits on (see WatchOptions.waitingOn). */
   waitingOn?: ((console: string) => string | undefined) | undefined;
   /** poweroff mode: what of the console counts as output (see WatchOptions.consoleText). */
@@ -174,6 +176,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     ...(o.cpus === undefined ? {} : { cpus: o.cpus }),
     reportPort: o.reportPort ?? DEFAULT_REPORT_PORT,
     secondSerial: o.auxLog,
+    isolatedNic: o.isolatedNic,
     ...(o.disks === undefined ? {} : { disks: o.disks }),
   });
 

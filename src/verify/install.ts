@@ -190,6 +190,7 @@ export async function installToDisk(o: InstallRunOptions): Promise<InstallRun> {
     disks: [disk],
     until: 'poweroff',
     auxLog: syslog,
+    isolatedNic: true,
     waitingOn,
     consoleText: installerProgressText,
     ...(o.signal ? { signal: o.signal } : {}),

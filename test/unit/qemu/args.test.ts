@@ -195,7 +195,10 @@ test('qemuArgs: an installer started by its kernel (the ISO attached, not booted
     accel: 'tcg',
     paths,
     disks: ['/w/disk.img'],
+    isolatedNic: true,
   });
+  // A card as on a real server, leading nowhere: restrict=on cuts the guest off from the host and the outside.
+  assert.equal(install[install.indexOf('-nic') + 1], 'user,model=virtio-net-pci,restrict=on');
   const tail = install.slice(install.indexOf('-kernel'));
   assert.deepEqual(tail, [
     '-kernel',
@@ -210,6 +213,7 @@ test('qemuArgs: an installer started by its kernel (the ISO attached, not booted
     'file=/isos/a.iso,media=cdrom,readonly=on,format=raw',
   ]);
   const boot = qemuArgs({ firmware: { kind: 'bios' }, media: 'disk', accel: 'tcg', paths, disks: ['/w/disk.img'] });
+  assert.equal(boot[boot.indexOf('-nic') + 1], 'none');
   assert.deepEqual(boot.slice(-4), [
     '-drive',
     'file=/w/disk.img,if=none,id=disk0,format=raw,cache=writeback',
