@@ -4,7 +4,8 @@
 # /usr/lib/live-installer.d/, where remaster's initrd segment puts this script. /target then holds the base root, no
 # user exists yet and no boot loader is installed: the layer goes on top, and the installer carries on with the root
 # the live system boots (users, fstab, GRUB and the live packages' removal all happen after this).
-# Runs in d-i's busybox (ash, tar, mount); REMASTER_TARGET and REMASTER_CDROM let a host-side test run it too.
+# Runs in d-i's busybox (ash, tar, mount: only commands d-i has; the build's replay runs it with just those on PATH);
+# REMASTER_TARGET and REMASTER_CDROM let a host-side test run it too.
 set -eu
 TARGET=${REMASTER_TARGET:-/target}
 CDROM=${REMASTER_CDROM:-/cdrom}
@@ -50,4 +51,7 @@ while read -r kind path; do
 	[ "$kind" = w ] && [ -n "$path" ] && rm -f "${TARGET:?}/$path"
 done <"$CHANGES"
 
-say "copied $(du -s "$MNT" | cut -f1) KiB of $LAYER into $TARGET ($(grep -c . "$CHANGES" || true) deletion(s) first)"
+# d-i's busybox has no du or stat: count with find and wc, which it has.
+entries=$(cd "$MNT" && find . | wc -l)
+kib=$(($(wc -c <"$LAYER") / 1024))
+say "copied $entries entries ($kib KiB compressed) of $LAYER into $TARGET ($(grep -c . "$CHANGES" || true) deletion(s) first)"

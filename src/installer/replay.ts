@@ -6,6 +6,7 @@ import { lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { which } from '../exec/which.js';
 import type { MountStack } from '../rootfs/mounts.js';
 
 export interface ReplayExpectation {
@@ -68,9 +69,39 @@ async function scratchTarget(dir: string, baseRoot: string, mounts: MountStack):
   return target;
 }
 
+/** Commands a shell reported as not found ("hook: 53: du: not found", "sh: stat: not found"), once each. */
+export function missingCommands(stderr: string): string[] {
+  return [...new Set([...stderr.matchAll(/(?:^|: )([\w.+-]+): not found$/gm)].map((m) => m[1] ?? ''))].filter(Boolean);
+}
+
+/** The commands a d-i initrd offers: every file in its bin and sbin folders (busybox applets are links there). */
+export function initrdCommands(names: Iterable<string>): string[] {
+  const out = new Set<string>();
+  for (const n of names) {
+    const m = /^(?:\.\/)?(?:usr\/)?s?bin\/([^/]+)$/.exec(n);
+    if (m?.[1]) out.add(m[1]);
+  }
+  return [...out].sort();
+}
+
+/**
+ * A folder for PATH holding only the commands d-i has, each a link to the build host's command of that name (d-i's
+ * busybox applets stand for the host's tools): a hook that calls anything else (du, stat, ...) fails here as it would
+ * in d-i, on the build host instead of on site.
+ */
+export async function commandFolder(dir: string, commands: readonly string[]): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (const c of commands) {
+    const host = await which(c);
+    if (host) await symlink(host, join(dir, c));
+  }
+  return dir;
+}
+
 /**
  * d-i: run the live-installer hook (the script the initrd segment carries) against a target holding the base, with
- * the layer where /cdrom would show it.
+ * the layer where /cdrom would show it, and only the commands the medium's d-i has on PATH.
  */
 export async function replayLiveInstaller(o: {
   dir: string;
@@ -79,23 +110,29 @@ export async function replayLiveInstaller(o: {
   layerIsoPath: string;
   hook: string;
   changes: string;
+  /** The commands the installer's environment has (initrdCommands of its initrd). */
+  commands: readonly string[];
   mounts: MountStack;
   expect: ReplayExpectation;
   signal?: AbortSignal | undefined;
 }): Promise<ReplayResult> {
   const target = await scratchTarget(join(o.dir, 'd-i'), o.baseRoot, o.mounts);
+  const path = await commandFolder(join(o.dir, 'd-i', 'bin'), o.commands);
   const cdrom = join(o.dir, 'd-i', 'cdrom');
   await mkdir(join(cdrom, o.layerIsoPath, '..'), { recursive: true });
   await symlink(o.layerFile, join(cdrom, o.layerIsoPath));
   await writeFile(join(o.dir, 'd-i', 'hook'), o.hook, { mode: 0o755 });
   await writeFile(join(o.dir, 'd-i', 'layer-changes'), o.changes);
   try {
-    await run('sh', [join(o.dir, 'd-i', 'hook')], {
+    const r = await run('/bin/sh', [join(o.dir, 'd-i', 'hook')], {
       signal: o.signal,
-      env: { REMASTER_TARGET: target, REMASTER_CDROM: cdrom, REMASTER_CHANGES: join(o.dir, 'd-i', 'layer-changes') },
+      env: { PATH: path, REMASTER_TARGET: target, REMASTER_CDROM: cdrom, REMASTER_CHANGES: join(o.dir, 'd-i', 'layer-changes') },
       hint: 'the hook d-i runs after live-installer failed on the build host: the installed system would lack the layer',
     });
-    return { route: 'd-i-live-installer', problems: await checkTarget(target, o.expect, o.signal) };
+    // A missing command inside $(...) does not stop a shell script: its "not found" line does not go unseen.
+    const missing = missingCommands(r.stderr);
+    const problems = missing.length > 0 ? [`the hook calls commands d-i does not have: ${missing.join(', ')}`] : [];
+    return { route: 'd-i-live-installer', problems: [...problems, ...(await checkTarget(target, o.expect, o.signal))] };
   } finally {
     await o.mounts.unwind();
   }

@@ -3,13 +3,13 @@
 // the layer deletes, and the merged preseed); for Calamares, a check that a plain copy of the layer is right (its
 // unpackfs.conf went into the layer with the payload). Routes that copy file by file need an additive layer, or its
 // deletions applied: the hook applies them; Calamares cannot, so such a layer is refused for it.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { initrdSegment } from '../installer/cpio.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
 import { mergePreseed, type PreseedPart } from '../installer/preseed.js';
-import { type ReplayExpectation, replayCalamares, replayLiveInstaller, requireReplayed } from '../installer/replay.js';
+import { initrdCommands, type ReplayExpectation, replayCalamares, replayLiveInstaller, requireReplayed } from '../installer/replay.js';
 import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
 import { ISO_SECTOR } from '../iso/probe.js';
@@ -79,9 +79,12 @@ export const installer: Stage = {
       const dir = ctx.ws.path('installer');
       await mkdir(dir, { recursive: true });
       const hook = render(readTemplate('d-i-live-installer.sh'), { LAYER: layer.isoPath }, 'd-i-live-installer.sh');
+      // The commands d-i offers the hook (the first initrd's; the graphical one has the same tools).
+      let commands: string[] | undefined;
       for (const initrd of di.initrds ?? []) {
         const host = join(dir, initrd.slice(1).replaceAll('/', '__'));
         await xorrisoExtract(base.iso, [{ from: initrd, to: host }], { signal: ctx.signal });
+        commands ??= initrdCommands((await readInitrd(host, 0, (await stat(host)).size, () => false)).names);
         const preseed = await preseedFor(base.iso, base.files, initrd, ctx.config.preseed);
         const segment = initrdSegment(
           [
@@ -108,6 +111,7 @@ export const installer: Stage = {
             layerIsoPath: layer.isoPath,
             hook,
             changes: changesText(changes),
+            commands: commands ?? [],
             mounts: ctx.mounts,
             expect,
             signal: ctx.signal,

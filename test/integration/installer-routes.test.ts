@@ -16,6 +16,7 @@ import { readInitrd } from '../../src/iso/initrd.js';
 import { inspectIso } from '../../src/iso/inspect.js';
 import { ISO_SECTOR } from '../../src/iso/probe.js';
 import { buildArgs } from '../helpers/build-args.js';
+import { diCommands } from '../helpers/paths.js';
 import { cli, fixtureIso, mountsBelow } from '../helpers/fixture.js';
 import { extract, tool } from '../helpers/iso-surgery.js';
 
@@ -35,7 +36,18 @@ async function installerShapedBase(): Promise<string> {
   extract(fixture, '/live/vmlinuz', join(work, 'vmlinuz'));
   // Stand-in d-i initrds: the answers a medium may carry in its initrd, which remaster must keep.
   const ownPreseed = 'd-i debian-installer/locale string en_US\nd-i preseed/late_command string echo medium\n';
-  writeFileSync(join(work, 'initrd.gz'), initrdSegment([{ path: 'preseed.cfg', mode: 0o644, content: ownPreseed }], 0));
+  // With the commands Debian 13's d-i has (the build's replay runs the hook with only those on PATH).
+  const commands = diCommands();
+  writeFileSync(
+    join(work, 'initrd.gz'),
+    initrdSegment(
+      [
+        { path: 'preseed.cfg', mode: 0o644, content: ownPreseed },
+        ...commands.map((c) => ({ path: `usr/bin/${c}`, mode: 0o755, content: '' })),
+      ],
+      0,
+    ),
+  );
   writeFileSync(join(work, 'udeb_include'), 'netcfg\nethdetect\nlive-installer\n');
   // Calamares' settings in a live-boot layer of their own (live-boot stacks every /live/*.squashfs).
   mkdirSync(join(work, 'settings/etc/calamares/modules'), { recursive: true });
