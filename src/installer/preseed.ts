@@ -34,6 +34,22 @@ export function lateCommand(text: string): string | undefined {
   return found;
 }
 
+const RECOMMENDS = /^\s*\S+\s+base-installer\/install-recommends\s+boolean\s+(\S+)/;
+
+/**
+ * Whether the answers turn Recommends off (the last base-installer/install-recommends wins). d-i's grub-installer
+ * installs grub-efi-amd64 and gets the signed GRUB only as its Recommends: with them off, an installed UEFI system
+ * boots only with Secure Boot off.
+ */
+export function recommendsOff(text: string): boolean {
+  let off = false;
+  for (const l of preseedLines(text)) {
+    const m = RECOMMENDS.exec(l);
+    if (m) off = m[1] === 'false';
+  }
+  return off;
+}
+
 /**
  * One preseed file from the parts in order (later answers win), with remaster's late commands run after whatever
  * late_command the parts end up with.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { initrdSegment } from '../installer/cpio.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
-import { mergePreseed, type PreseedPart } from '../installer/preseed.js';
+import { mergePreseed, type PreseedPart, recommendsOff } from '../installer/preseed.js';
 import { initrdCommands, type ReplayExpectation, replayCalamares, replayLiveInstaller, requireReplayed } from '../installer/replay.js';
 import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
@@ -118,6 +118,10 @@ export const installer: Stage = {
           }),
         );
       await rm(replayDir, { recursive: true, force: true });
+      if (ctx.config.preseed && recommendsOff(await readFile(ctx.config.preseed, 'utf8')) && base.boot.uefi)
+        notes.push(
+          `warning: ${ctx.config.preseed} turns Recommends off, so d-i installs GRUB without its signed build: installed servers will boot only with Secure Boot off (drop base-installer/install-recommends false)`,
+        );
       notes.push(
         `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook (replayed and checked)${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
       );

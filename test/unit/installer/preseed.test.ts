@@ -1,7 +1,7 @@
 // Preseed merging: later parts win, the user's late_command survives, remaster's commands come after it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lateCommand, mergePreseed, preseedLines } from '../../../src/installer/preseed.js';
+import { lateCommand, mergePreseed, preseedLines, recommendsOff } from '../../../src/installer/preseed.js';
 
 const medium = 'd-i debian-installer/locale string en_US\nd-i preseed/late_command string echo medium\n';
 const user = [
@@ -38,4 +38,14 @@ test('no late commands at all: none is written; nothing given: only the answers'
   const merged = mergePreseed([{ source: 'site.cfg', text: 'd-i passwd/root-login boolean false\n' }]);
   assert.doesNotMatch(merged, /late_command/);
   assert.match(merged, /^d-i passwd\/root-login boolean false$/m);
+});
+
+test('recommendsOff: the last base-installer/install-recommends answer decides; none means on', () => {
+  assert.equal(recommendsOff('d-i base-installer/install-recommends boolean false\n'), true);
+  assert.equal(
+    recommendsOff('d-i base-installer/install-recommends boolean false\nd-i base-installer/install-recommends boolean true\n'),
+    false,
+  );
+  assert.equal(recommendsOff('# d-i base-installer/install-recommends boolean false\nd-i netcfg/enable boolean false\n'), false);
+  assert.equal(recommendsOff(''), false);
 });
