@@ -107,12 +107,13 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
   const kernelStarted = early.length < lines.length;
 
   // Secure Boot said no: OVMF to an unsigned loader ("Access Denied"), shim to an unsigned GRUB ("Security
-  // Violation"), GRUB to an unsigned kernel ("bad shim signature").
+  // Violation"), GRUB to an unsigned kernel ("bad shim signature"). Not GRUB's "prohibited by secure boot policy":
+  // a signed GRUB prints it for a module its grub.cfg asks for and carries on (an installed Debian system does).
   const refused = kernelStarted
     ? undefined
     : firstMatch(
         early,
-        /BdsDxe: failed to load Boot[0-9A-F]+ .*: Access Denied|Verification failed: .*Security Violation|bad shim signature|prohibited by secure boot policy/,
+        /BdsDxe: failed to load Boot[0-9A-F]+ .*: Access Denied|Verification failed: .*Security Violation|bad shim signature/,
       );
   if (refused) {
     return {
@@ -141,7 +142,7 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
 
   const loaderError = kernelStarted
     ? undefined
-    : (firstMatch(early, /^error: /) ??
+    : (firstMatch(early, /^error: (?!prohibited by secure boot policy)/) ??
       firstMatch(
         early,
         /Could not find kernel image|Failed to load (ldlinux\.c32|COM32 file)|No DEFAULT or UI configuration directive|you need to load the kernel first|grub rescue>|Boot failed: press a key to retry|Minimal BASH-like line editing is supported/,

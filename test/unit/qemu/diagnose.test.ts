@@ -224,4 +224,10 @@ test('Secure Boot refusals are told apart from a medium with nothing bootable', 
   assert.equal(unsignedKernel?.kind, 'secure-boot-refused');
   assert.match(unsignedKernel?.message ?? '', /"error: bad shim signature\."/);
   assert.ok(FATAL_KINDS.has('secure-boot-refused'), 'waiting longer does not help');
+  // An installed Debian 13 disk under Secure Boot: the signed GRUB refuses a module its grub.cfg asks for, says
+  // "prohibited by secure boot policy", and boots the kernel anyway (captured; the run was once stopped right there).
+  const lockdown = fixture('installed-sb-grub-lockdown.serial.log');
+  assert.match(lockdown, /error: prohibited by secure boot policy\.[\s\S]*Loading Linux/);
+  const d = diagnoseDetail(lockdown);
+  assert.ok(d === undefined || !FATAL_KINDS.has(d.kind), `not a reason to stop the boot: ${JSON.stringify(d)}`);
 });
