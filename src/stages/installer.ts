@@ -12,7 +12,6 @@ import { mergePreseed, type PreseedPart, recommendsOff } from '../installer/pres
 import { initrdCommands, type ReplayExpectation, replayCalamares, replayLiveInstaller, requireReplayed } from '../installer/replay.js';
 import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
-import { ISO_SECTOR } from '../iso/probe.js';
 import { xorrisoExtract } from '../iso/xorriso.js';
 import { need, type Stage } from '../pipeline/context.js';
 import { PAYLOAD_DIR, readTemplate, render } from '../units/render.js';
@@ -79,13 +78,18 @@ export const installer: Stage = {
       const dir = ctx.ws.path('installer');
       await mkdir(dir, { recursive: true });
       const hook = render(readTemplate('d-i-live-installer.sh'), { LAYER: layer.isoPath }, 'd-i-live-installer.sh');
+      // The site's answers, read once for every initrd.
+      const user: PreseedPart | undefined =
+        ctx.config.preseed === undefined ? undefined : { source: ctx.config.preseed, text: await readFile(ctx.config.preseed, 'utf8') };
       // The commands d-i offers the hook (the first initrd's; the graphical one has the same tools).
       let commands: string[] | undefined;
       for (const initrd of di.initrds ?? []) {
         const host = join(dir, initrd.slice(1).replaceAll('/', '__'));
         await xorrisoExtract(base.iso, [{ from: initrd, to: host }], { signal: ctx.signal });
-        commands ??= initrdCommands((await readInitrd(host, 0, (await stat(host)).size, () => false)).names);
-        const preseed = await preseedFor(base.iso, base.files, initrd, ctx.config.preseed);
+        // One pass over the medium's initrd: its command names and the answers it carries.
+        const own = await readInitrd(host, 0, (await stat(host)).size, (n) => n === 'preseed.cfg');
+        commands ??= initrdCommands(own.names);
+        const preseed = preseedFor(initrd, own.files.get('preseed.cfg'), user);
         const segment = initrdSegment(
           [
             ...(hooked
@@ -118,7 +122,7 @@ export const installer: Stage = {
           }),
         );
       await rm(replayDir, { recursive: true, force: true });
-      if (ctx.config.preseed && recommendsOff(await readFile(ctx.config.preseed, 'utf8')) && base.boot.uefi)
+      if (user && recommendsOff(user.text) && base.boot.uefi)
         notes.push(
           `warning: ${ctx.config.preseed} turns Recommends off, so d-i installs GRUB without its signed build: installed servers will boot only with Secure Boot off (drop base-installer/install-recommends false)`,
         );
@@ -144,18 +148,9 @@ function describe(c: LayerChanges): string {
  * The /preseed.cfg the segment carries: the initrd's own (a medium may preseed through its initrd, and ours replaces
  * that file), then the user's; none when neither exists (an interactive install still runs the hook).
  */
-async function preseedFor(
-  iso: string,
-  files: readonly { path: string; lba: number; bytes: number }[],
-  initrd: string,
-  user: string | undefined,
-): Promise<string | undefined> {
+function preseedFor(initrd: string, own: string | undefined, user: PreseedPart | undefined): string | undefined {
   const parts: PreseedPart[] = [];
-  const f = files.find((x) => x.path === initrd);
-  if (f) {
-    const own = (await readInitrd(iso, f.lba * ISO_SECTOR, f.bytes, (n) => n === 'preseed.cfg')).files.get('preseed.cfg');
-    if (own !== undefined) parts.push({ source: `${initrd}: its own /preseed.cfg`, text: own });
-  }
-  if (user !== undefined) parts.push({ source: user, text: await readFile(user, 'utf8') });
+  if (own !== undefined) parts.push({ source: `${initrd}: its own /preseed.cfg`, text: own });
+  if (user !== undefined) parts.push(user);
   return parts.length === 0 ? undefined : mergePreseed(parts);
 }

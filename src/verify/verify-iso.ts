@@ -121,6 +121,8 @@ interface RunContext {
   evidenceDir: string;
   /** A store disk is attached to live boots (the ISO's --store-device, in a form verify can make). */
   storeDisk: boolean;
+  /** The ISO's inspection, made once for all firmwares by the first installed run. */
+  base?: ReturnType<typeof inspectIso> | undefined;
 }
 
 /** The outcome of one boot as the report carries it, from the boot and its verdict. */
@@ -234,7 +236,8 @@ async function installedRun(c: RunContext, firmware: Firmware): Promise<{ outcom
   const dir = join(c.evidenceDir, runName(firmware, 'installed'));
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const base = await inspectIso(o.iso, { signal: o.signal });
+  c.base ??= inspectIso(o.iso, { signal: o.signal });
+  const base = await c.base;
   const di = base.installers.find((i) => i.kind === 'd-i-live-installer');
   if (!di?.initrds?.length) {
     throw new UsageError(`verify --install: ${o.iso} carries no d-i live-installer to install with`, {
