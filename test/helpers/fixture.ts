@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config/paths.js';
 import { type CasperShape, ensureCasperIso } from '../../src/fixture/casper.js';
-import { debianInstallerRecipe, ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
+import { debianInstallerRecipe, debianNetinstRecipe, ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
 import { CLI } from './paths.js';
 
 let cached: Promise<string> | undefined;
@@ -28,6 +28,18 @@ export function installerFixtureIso(): Promise<string> {
     onLine: (l) => process.stderr.write(`installer fixture: ${l}\n`),
   }).then((r) => r.path);
   return installer;
+}
+
+let netinst: Promise<string> | undefined;
+
+/** Path of the netinst fixture ISO (Debian's netinst shape: d-i debootstraps from the medium's pool, trixie); built once per cache. */
+export function netinstFixtureIso(): Promise<string> {
+  netinst ??= ensureDebianLiveIso({
+    cacheDir: defaultCacheDir(),
+    recipe: debianNetinstRecipe,
+    onLine: (l) => process.stderr.write(`netinst fixture: ${l}\n`),
+  }).then((r) => r.path);
+  return netinst;
 }
 
 export interface CliResult {
