@@ -14,6 +14,7 @@ import { images } from './stages/images.js';
 import { inspect } from './stages/inspect.js';
 import { installer } from './stages/installer.js';
 import { iso } from './stages/iso.js';
+import { medium } from './stages/medium.js';
 import { metadata } from './stages/metadata.js';
 import { payload } from './stages/payload.js';
 import { preflight, requireRoot } from './stages/preflight.js';
@@ -34,6 +35,7 @@ const WORK_PARTS = [
   'payload-written.json',
   'iso-files',
   'installer',
+  'medium',
   'meta',
   'mnt',
   'layer.squashfs',
@@ -53,6 +55,7 @@ export const buildStages = [
   images,
   engine,
   payload,
+  medium,
   readyStore,
   squash,
   metadata,
@@ -156,6 +159,8 @@ export interface FetchPackagesOptions {
   outDir: string;
   compression?: Compression;
   extraPackages?: string[];
+  /** A netinst or DVD base: the mirror the engine's packages come from. */
+  mirror?: string;
   cacheDir: string;
   renderer?: RendererChoice;
   signal?: AbortSignal;
@@ -182,6 +187,7 @@ export async function fetchPackages(o: FetchPackagesOptions): Promise<FetchPacka
       engine: o.engine,
       compression: o.compression,
       extraPackages: o.extraPackages,
+      mirror: o.mirror,
       cacheDir: o.cacheDir,
       rootfsMode: 'layer',
       verify: 'none',

@@ -339,6 +339,17 @@ export const SETTINGS = [
     flags: { build: { name: 'packages', arg: '<folder>', doc: 'install offline from a folder made by remaster packages fetch' } },
   }),
   setting({
+    key: 'mirror',
+    doc: "Debian mirror the engine's packages come from when the base is a netinst or DVD image (it has no live root whose apt sources could say); offline sites use packages instead",
+    schema: string(),
+    default: 'http://deb.debian.org/debian',
+    parse: (k: string, v: unknown) => matching(k, v, /^(https?|file):\/\/[^\s]+$/, 'an http(s):// or file:// URL'),
+    flags: {
+      build: { name: 'mirror', arg: '<url>' },
+      packages: { name: 'mirror', arg: '<url>' },
+    },
+  }),
+  setting({
     key: 'deleteAfterLoad',
     doc: 'delete each archive once it is loaded and verified',
     schema: { type: 'boolean', default: false },

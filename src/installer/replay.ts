@@ -3,10 +3,11 @@
 // target, and the result is checked for what an installed server needs. Seconds, on every build with an installed
 // target: the base is the lower layer of an overlay, so only what the copy writes costs anything.
 import { lstat, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { which } from '../exec/which.js';
+import { IN_ROOT, withChroot } from '../rootfs/chroot.js';
 import type { MountStack } from '../rootfs/mounts.js';
 
 export interface ReplayExpectation {
@@ -21,7 +22,7 @@ export interface ReplayExpectation {
 }
 
 export interface ReplayResult {
-  route: 'd-i-live-installer' | 'calamares';
+  route: 'd-i-live-installer' | 'd-i' | 'calamares';
   /** What failed, in words; empty when the installed root has everything. */
   problems: string[];
 }
@@ -133,6 +134,52 @@ export async function replayLiveInstaller(o: {
     const missing = missingCommands(r.stderr);
     const problems = missing.length > 0 ? [`the hook calls commands d-i does not have: ${missing.join(', ')}`] : [];
     return { route: 'd-i-live-installer', problems: [...problems, ...(await checkTarget(target, o.expect, o.signal))] };
+  } finally {
+    await o.mounts.unwind();
+  }
+}
+
+/**
+ * d-i on a netinst or DVD image: run the late command (the script the initrd segment carries) against a target holding
+ * the root d-i installs from the medium, with the .debs and the payload tar where /cdrom would show them, only the
+ * commands the medium's d-i has on PATH, and in-target as d-i has it: the command in the target (proc, sys and dev
+ * mounted, services kept from starting).
+ */
+export async function replayNetinst(o: {
+  dir: string;
+  baseRoot: string;
+  script: string;
+  /** ISO path of the .deb folder and the host files in it. */
+  debsIsoPath: string;
+  debs: readonly string[];
+  payloadIsoPath: string;
+  payloadFile: string;
+  commands: readonly string[];
+  mounts: MountStack;
+  expect: ReplayExpectation;
+  signal?: AbortSignal | undefined;
+}): Promise<ReplayResult> {
+  const work = join(o.dir, 'd-i');
+  const target = await scratchTarget(work, o.baseRoot, o.mounts);
+  const path = await commandFolder(join(work, 'bin'), o.commands);
+  await writeFile(join(path, 'in-target'), `#!/bin/sh\nexec ${IN_ROOT} "$REMASTER_TARGET" "$@"\n`, { mode: 0o755 });
+  const cdrom = join(work, 'cdrom');
+  await mkdir(join(cdrom, o.debsIsoPath), { recursive: true });
+  for (const d of o.debs) await symlink(d, join(cdrom, o.debsIsoPath, basename(d)));
+  await mkdir(join(cdrom, o.payloadIsoPath, '..'), { recursive: true });
+  await symlink(o.payloadFile, join(cdrom, o.payloadIsoPath));
+  await writeFile(join(work, 'late'), o.script, { mode: 0o755 });
+  try {
+    const r = await withChroot(target, { signal: o.signal }, () =>
+      run('/bin/sh', [join(work, 'late')], {
+        signal: o.signal,
+        env: { PATH: path, REMASTER_TARGET: target, REMASTER_CDROM: cdrom },
+        hint: "d-i's late command failed on the build host: systems installed from this ISO would lack the engine",
+      }),
+    );
+    const missing = missingCommands(r.stderr).filter((c) => c !== 'in-target');
+    const problems = missing.length > 0 ? [`the late command calls commands d-i does not have: ${missing.join(', ')}`] : [];
+    return { route: 'd-i', problems: [...problems, ...(await checkTarget(target, o.expect, o.signal))] };
   } finally {
     await o.mounts.unwind();
   }

@@ -5,12 +5,13 @@ import { UsageError } from '../errors.js';
 import type { RunOptions } from '../exec/run.js';
 import { UNPACKFS_CONF, unpackEntries } from '../installer/calamares.js';
 import { readSuperblock, type SquashCompression, squashfsCat } from '../rootfs/squashfs.js';
-import { detectInstallers, type InstallerInfo, type TargetReach, targetReach } from './installers.js';
+import { detectInstallers, diInitrds, type InstallerInfo, type TargetReach, targetReach } from './installers.js';
 import { type InitrdContents, type InitrdPart, layerChain, parseDefaultLayer, readInitrd } from './initrd.js';
 import { ISO_SECTOR, probeIso } from './probe.js';
 import { type ElToritoImage, type IsoFile, type IsoReport, readIsoTexts, xorrisoReport } from './xorriso.js';
 
-export type Flavor = 'debian-live' | 'ubuntu-casper';
+/** debian-installer: a netinst or DVD image, d-i installing with debootstrap from the medium's own package pool. */
+export type Flavor = 'debian-live' | 'ubuntu-casper' | 'debian-installer';
 
 export interface RootfsLayer {
   /** ISO path, e.g. /live/filesystem.squashfs */
@@ -80,9 +81,19 @@ export interface InspectResult {
   casper?: CasperInfo | undefined;
   /** The installers the medium carries and whether remaster reaches what they install. */
   installers: InstallerInfo[];
+  /** A netinst or DVD image: the package pool d-i installs the base system from. */
+  pool?: PackagePool | undefined;
   /** Which build targets this base allows (live: the live session; installed: systems installed from it). */
   targets: TargetReach;
   files: IsoFile[];
+}
+
+/** The package pool of a Debian installer medium: its suite (dists/<codename>) and Release file. */
+export interface PackagePool {
+  suite: string;
+  release: string;
+  /** Release's Version (13.2), when it says. */
+  version?: string | undefined;
 }
 
 /** The EFI system partition type GUID as xorriso prints it (mixed-endian bytes). */
@@ -161,6 +172,7 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     ...(isCasper && report.files.some((f) => f.path === INSTALL_SOURCES) ? [INSTALL_SOURCES] : []),
     ...(layout.moduleFile ? [layout.moduleFile] : []),
     ...(report.files.some((f) => f.path === UDEB_INCLUDE) ? [UDEB_INCLUDE] : []),
+    ...(layout.flavor === 'debian-installer' ? poolReleases(report.files) : []),
   ];
   const texts = await readIsoTexts(iso, wanted, io);
   let casper: CasperInfo | undefined;
@@ -197,12 +209,14 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     unpackfs = await squashfsCat(iso, l.lba * ISO_SECTOR, UNPACKFS_CONF, io);
     if (unpackfs !== undefined) break;
   }
+  const pool = layout.flavor === 'debian-installer' ? packagePool(iso, poolReleases(report.files), texts) : undefined;
   const installers = detectInstallers({
     files: report.files,
     udebInclude: texts.get(UDEB_INCLUDE),
     unpackfs: unpackfs !== undefined && unpackEntries(unpackfs) ? unpackfs : undefined,
     liveRoot: rootfs.length > 0,
     installSources: texts.has(INSTALL_SOURCES),
+    pool: pool !== undefined,
   });
   const result: InspectResult = {
     iso,
@@ -220,6 +234,7 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     initrd: initrdFile && initrd ? { path: initrdFile.path, parts: initrd.parts, bootScripts } : undefined,
     casper,
     installers,
+    pool,
     targets: targetReach(rootfs.length > 0, installers),
     files: report.files,
   };
@@ -296,10 +311,14 @@ export function classify(report: IsoReport, iso = 'the ISO'): Layout {
   }
   const has = (re: RegExp) => files.some((f) => re.test(f.path));
   if (has(/^\/install(\.[a-z0-9]+)?\/(vmlinuz|initrd\.gz)$/) || has(/^\/pool\/main\/d\/debian-installer/)) {
-    throw new UsageError(
-      `${iso} is a Debian installer (netinst/DVD) image: it has /install*/ and no live root filesystem (/live/*.squashfs)`,
-      { hint: 'use a Debian live ISO (debian-live-*.iso) or an Ubuntu desktop/server ISO as the base' },
-    );
+    const releases = poolReleases(files);
+    if (diInitrds(files).length === 0 || releases.length === 0 || !has(/^\/\.disk\/base_installable$/)) {
+      throw new UsageError(
+        `${iso} is a Debian installer image without what d-i installs from: ${diInitrds(files).length === 0 ? 'no /install*/vmlinuz with its initrd.gz' : releases.length === 0 ? 'no /dists/<suite>/Release' : 'no /.disk/base_installable (the pool cannot install a base system)'}`,
+        { hint: 'use a complete Debian netinst or DVD image, or a Debian live ISO (debian-live-*.iso)' },
+      );
+    }
+    return { flavor: 'debian-installer', liveDir: '/install', squashfs: [], kernels: [], initrds: [] };
   }
   const anySquash = files.filter((f) => f.path.endsWith('.squashfs')).map((f) => f.path);
   const found =
@@ -309,6 +328,30 @@ export function classify(report: IsoReport, iso = 'the ISO'): Layout {
   throw new UsageError(`${iso} has no Linux live root filesystem: found ${found}`, {
     hint: 'remaster supports Debian live (live-boot) and Ubuntu (casper) ISOs',
   });
+}
+
+/** /dists/<suite>/Release files of a medium's package pool (the suite's own folder; aliases are symlinks xorriso skips). */
+export function poolReleases(files: readonly IsoFile[]): string[] {
+  return files
+    .map((f) => f.path)
+    .filter((p) => /^\/dists\/[^/]+\/Release$/.test(p))
+    .sort();
+}
+
+/** The pool d-i installs from: the Release whose codename names its own folder (stable/testing are aliases). */
+function packagePool(iso: string, releases: readonly string[], texts: ReadonlyMap<string, string>): PackagePool {
+  const parsed = releases.map((release) => {
+    const text = texts.get(release) ?? '';
+    const field = (k: string) => new RegExp(`^${k}:\\s*(\\S+)`, 'm').exec(text)?.[1];
+    return { release, codename: field('Codename'), version: field('Version'), dir: release.split('/')[2] ?? '' };
+  });
+  const own = parsed.find((r) => r.codename !== undefined && r.codename === r.dir) ?? parsed.find((r) => r.codename !== undefined);
+  if (!own?.codename) {
+    throw new UsageError(`${iso}: unknown layout: ${releases.join(', ')} name no Codename`, {
+      hint: 'the ISO is incomplete or damaged; check it against its published checksum',
+    });
+  }
+  return { suite: own.codename, release: own.release, version: own.version };
 }
 
 /** Values of layerfs-path= on kernel command lines in boot menus. */

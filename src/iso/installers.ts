@@ -33,6 +33,8 @@ export interface InstallerEvidence {
   liveRoot: boolean;
   /** Ubuntu's subiquity install sources (casper/install-sources.yaml). */
   installSources: boolean;
+  /** A netinst or DVD image: d-i installs the base system from the medium's package pool. */
+  pool?: boolean | undefined;
 }
 
 /** d-i's initrds on a medium: /install*\/initrd.gz and /install*\/<frontend>/initrd.gz (gtk), with a kernel beside. */
@@ -61,10 +63,19 @@ export function detectInstallers(e: InstallerEvidence): InstallerInfo[] {
         : {
             kind: 'd-i',
             supported: false,
-            route: 'd-i without live-installer installs with debootstrap from a package pool: not a route remaster has yet',
+            route: 'd-i without live-installer on a live ISO installs with debootstrap from a package pool: not a route remaster has yet',
             initrds,
           },
     );
+  }
+  if (initrds.length > 0 && !e.liveRoot && e.pool) {
+    out.push({
+      kind: 'd-i',
+      supported: true,
+      route:
+        "a late command in every d-i initrd installs the engine's .debs from /remaster on the medium into /target (in-target dpkg -i) and unpacks the payload",
+      initrds,
+    });
   }
   if (e.unpackfs !== undefined) {
     out.push({

@@ -32,6 +32,8 @@ export interface Facts {
   /** The root being changed (opened by the rootfs stage): its mode, folders, mounts and base identity. */
   root?: RootLayer;
   installedPackages?: string[];
+  /** A netinst or DVD base: the .deb files (host paths) its installer installs into /target. */
+  debs?: string[];
   output?: { path: string; bytes: number; sha256: string };
   verify: VerifyOutcome[];
   /** What the shared caches under cacheDir saved this build. */

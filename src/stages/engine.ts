@@ -52,10 +52,11 @@ export const engine: Stage = {
         sde: c.sourceDateEpoch,
       };
     },
-    save: (ctx) => ({ facts: { installedPackages: ctx.facts.installedPackages }, files: [] }),
+    save: (ctx) => ({ facts: { installedPackages: ctx.facts.installedPackages, debs: ctx.facts.debs }, files: [] }),
     restore: (ctx, facts) => {
-      const { installedPackages } = facts as { installedPackages?: string[] };
+      const { installedPackages, debs } = facts as { installedPackages?: string[]; debs?: string[] };
       if (installedPackages) ctx.facts.installedPackages = installedPackages;
+      if (debs) ctx.facts.debs = debs;
     },
   },
   async run(ctx, task) {
@@ -82,8 +83,9 @@ export const engine: Stage = {
       // SOURCE_DATE_EPOCH reaches the package scripts in the root (scripts/in-root passes nothing else of ours).
       io: { signal: ctx.signal, env: { SOURCE_DATE_EPOCH: c.sourceDateEpoch?.toString() } },
       // Layer mode: the install is cached per base and exactly resolved package set (see engine-cache.ts).
+      // A netinst base needs the .debs themselves on the medium: the install runs (apt keeps them in its cache).
       identity:
-        layer.mode === 'layer' && c.engineCache
+        layer.mode === 'layer' && c.engineCache && !ctx.facts.base?.pool
           ? {
               base: await layer.contentIdentity(),
               arch: ctx.facts.architecture,
@@ -110,6 +112,10 @@ export const engine: Stage = {
         return;
       }
       await finishInstall(r, key);
+      if (ctx.facts.base?.pool) {
+        ctx.facts.debs = c.packages ? await debPaths(c.packages) : await resolvedDebs(r);
+        say(`${ctx.facts.debs.length} .deb file(s) for the installer medium: ${installedPackagesText(ctx)}`);
+      }
     } finally {
       for (const l of r.locks) await l.release();
     }
@@ -126,6 +132,47 @@ interface InstallRun {
   identity: Record<string, unknown> | undefined;
   /** Locks to release when the stage ends (the engine key's lock is held until the install is stored). */
   locks: HeldLock[];
+  /** What apt resolved and installed (name=version), and the shared archive folder it downloaded them to. */
+  resolved?: { packages: string[]; archives: string } | undefined;
+}
+
+function installedPackagesText(ctx: BuildContext): string {
+  return (ctx.facts.installedPackages ?? []).join(' ');
+}
+
+async function debPaths(dir: string): Promise<string[]> {
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.deb'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** apt's file name for a package version: name_version_arch.deb, the epoch's colon written %3a. */
+export function debFileNames(nameVersion: string, arch: string): string[] {
+  const at = nameVersion.indexOf('=');
+  const name = nameVersion.slice(0, at);
+  const version = nameVersion.slice(at + 1).replace(':', '%3a');
+  return [`${name}_${version}_${arch}.deb`, `${name}_${version}_all.deb`];
+}
+
+/** The .deb of every package apt resolved and installed, from the shared archive folder it downloaded them to. */
+async function resolvedDebs(r: InstallRun): Promise<string[]> {
+  const res = need(r.resolved, 'resolved packages');
+  const have = await debsIn(res.archives);
+  const arch = r.ctx.facts.architecture ?? 'amd64';
+  const out: string[] = [];
+  const missing: string[] = [];
+  for (const nv of res.packages) {
+    const f = debFileNames(nv, arch).find((n) => have.has(n));
+    if (f) out.push(join(res.archives, f));
+    else missing.push(nv);
+  }
+  if (missing.length > 0) {
+    throw new RemasterError(`apt installed ${missing.join(', ')} but its .deb is not in ${res.archives}`, {
+      hint: 'another build cleaned the shared package cache meanwhile: run the build again',
+    });
+  }
+  return out.sort();
 }
 
 interface Installed {
@@ -184,6 +231,7 @@ async function installOnline(r: InstallRun): Promise<Installed> {
       async (s) => {
         const { pkgs, resolved } = await aptResolve(s, r.pkgs, r.io, r.say, engineCompanions[c.engine]);
         r.pkgs = pkgs;
+        r.resolved = { packages: resolved, archives: cache.archives };
         out.key = r.identity && engineCacheKey({ ...r.identity, resolved });
         // Held until the install is stored.
         if (out.key) await lockEngine(r, out.key);

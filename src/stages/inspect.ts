@@ -41,7 +41,15 @@ export const inspect: Stage = {
     ctx.facts.base = base;
     const target = resolveTarget(base, c.target, c.podmanStore === 'ready');
     ctx.facts.target = target;
-    const di = base.installers.find((i) => i.kind === 'd-i-live-installer');
+    if (base.pool && c.podmanStore === 'ready') {
+      throw new UsageError(
+        `podmanStore ready: ${c.iso} is a Debian installer image, and a ready store is a squashfs the live session mounts`,
+        {
+          hint: 'use --podman-store load: the installed systems load the archives at first boot',
+        },
+      );
+    }
+    const di = base.installers.find((i) => (i.kind === 'd-i-live-installer' || i.kind === 'd-i') && i.supported);
     if (c.preseed !== undefined && (target === 'live' || !di)) {
       throw new UsageError(
         `preseed: ${c.iso} ${di ? `is built for target ${target}` : 'carries no Debian installer (d-i) remaster installs through'}, so the answers in ${c.preseed} would go nowhere`,

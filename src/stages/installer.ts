@@ -7,18 +7,28 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { initrdSegment } from '../installer/cpio.js';
+import { MEDIUM_DEBS, MEDIUM_PAYLOAD } from '../installer/medium.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
 import { mergePreseed, type PreseedPart, recommendsOff } from '../installer/preseed.js';
-import { initrdCommands, type ReplayExpectation, replayCalamares, replayLiveInstaller, requireReplayed } from '../installer/replay.js';
+import {
+  initrdCommands,
+  type ReplayExpectation,
+  replayCalamares,
+  replayLiveInstaller,
+  replayNetinst,
+  requireReplayed,
+} from '../installer/replay.js';
 import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
 import { xorrisoExtract } from '../iso/xorriso.js';
-import { need, type Stage } from '../pipeline/context.js';
+import { type BuildContext, need, type Stage } from '../pipeline/context.js';
 import { PAYLOAD_DIR, readTemplate, render } from '../units/render.js';
 
 /** Where the d-i initrd segment puts remaster's files (live-installer runs every file in its hook folder). */
 export const DI_HOOK = 'usr/lib/live-installer.d/remaster';
 export const DI_CHANGES = 'usr/lib/remaster/layer-changes';
+/** netinst and DVD images: the late command's script, in the initrd (d-i runs it from its own root). */
+export const DI_NETINST = 'usr/lib/remaster/netinst-late';
 
 export const installer: Stage = {
   title: 'Installer routes: the layer on installed systems',
@@ -30,7 +40,7 @@ export const installer: Stage = {
     const routes = base.installers.filter((i) => i.supported);
     // What a plain copy of the layer would get wrong: deletions of base files.
     let changes: LayerChanges = { whiteouts: [], opaque: [], replacedDirs: [] };
-    if (root.mode === 'layer') {
+    if (root.mode === 'layer' && !base.pool) {
       task.output = 'checking what the layer deletes from the base';
       await root.unmount();
       changes = await layerChanges(root.root, await root.baseView(), ctx.signal);
@@ -74,37 +84,22 @@ export const installer: Stage = {
     const di = routes.find((r) => r.kind === 'd-i-live-installer');
     // Rebuild mode replaces the root image itself, which every installer copies: only the answers need a segment.
     const hooked = root.mode === 'layer';
-    if (di && (hooked || ctx.config.preseed !== undefined)) {
-      const dir = ctx.ws.path('installer');
-      await mkdir(dir, { recursive: true });
+    const user: PreseedPart | undefined =
+      ctx.config.preseed === undefined ? undefined : { source: ctx.config.preseed, text: await readFile(ctx.config.preseed, 'utf8') };
+    if (di && (hooked || user)) {
       const hook = render(readTemplate('d-i-live-installer.sh'), { LAYER: layer.isoPath }, 'd-i-live-installer.sh');
-      // The site's answers, read once for every initrd.
-      const user: PreseedPart | undefined =
-        ctx.config.preseed === undefined ? undefined : { source: ctx.config.preseed, text: await readFile(ctx.config.preseed, 'utf8') };
-      // The commands d-i offers the hook (the first initrd's; the graphical one has the same tools).
-      let commands: string[] | undefined;
-      for (const initrd of di.initrds ?? []) {
-        const host = join(dir, initrd.slice(1).replaceAll('/', '__'));
-        await xorrisoExtract(base.iso, [{ from: initrd, to: host }], { signal: ctx.signal });
-        // One pass over the medium's initrd: its command names and the answers it carries.
-        const own = await readInitrd(host, 0, (await stat(host)).size, (n) => n === 'preseed.cfg');
-        commands ??= initrdCommands(own.names);
-        const preseed = preseedFor(initrd, own.files.get('preseed.cfg'), user);
-        const segment = initrdSegment(
-          [
-            ...(hooked
-              ? [
-                  { path: DI_HOOK, mode: 0o755, content: hook },
-                  { path: DI_CHANGES, mode: 0o644, content: changesText(changes) },
-                ]
-              : []),
-            ...(preseed === undefined ? [] : [{ path: 'preseed.cfg', mode: 0o644, content: preseed }]),
-          ],
-          ctx.config.sourceDateEpoch ?? 0,
-        );
-        await writeFile(host, Buffer.concat([await readFile(host), segment]));
-        ctx.facts.isoMap.set(initrd, host);
-      }
+      const commands = await segmentInitrds(
+        ctx,
+        di.initrds ?? [],
+        hooked
+          ? [
+              { path: DI_HOOK, mode: 0o755, content: hook },
+              { path: DI_CHANGES, mode: 0o644, content: changesText(changes) },
+            ]
+          : [],
+        [],
+        user,
+      );
       task.output = "d-i: replaying live-installer's copy and the hook into a scratch target";
       if (hooked)
         requireReplayed(
@@ -115,24 +110,89 @@ export const installer: Stage = {
             layerIsoPath: layer.isoPath,
             hook,
             changes: changesText(changes),
-            commands: commands ?? [],
+            commands,
             mounts: ctx.mounts,
             expect,
             signal: ctx.signal,
           }),
         );
       await rm(replayDir, { recursive: true, force: true });
-      if (user && recommendsOff(user.text) && base.boot.uefi)
-        notes.push(
-          `warning: ${ctx.config.preseed} turns Recommends off, so d-i installs GRUB without its signed build: installed servers will boot only with Secure Boot off (drop base-installer/install-recommends false)`,
-        );
       notes.push(
         `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook (replayed and checked)${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
       );
     }
+    const netinst = routes.find((r) => r.kind === 'd-i');
+    if (netinst) {
+      const script = render(readTemplate('d-i-netinst.sh'), { DEBS: MEDIUM_DEBS, PAYLOAD: MEDIUM_PAYLOAD }, 'd-i-netinst.sh');
+      const debs = need(ctx.facts.debs, 'engine packages');
+      const commands = await segmentInitrds(
+        ctx,
+        netinst.initrds ?? [],
+        [{ path: DI_NETINST, mode: 0o755, content: script }],
+        [`sh /${DI_NETINST}`],
+        user,
+      );
+      task.output = 'd-i: replaying the late command (in-target dpkg -i, the payload unpacked) on the root d-i installs';
+      requireReplayed(
+        await replayNetinst({
+          dir: replayDir,
+          baseRoot: await root.baseView(),
+          script,
+          debsIsoPath: MEDIUM_DEBS,
+          debs,
+          payloadIsoPath: MEDIUM_PAYLOAD,
+          payloadFile: layer.file,
+          commands,
+          mounts: ctx.mounts,
+          expect,
+          signal: ctx.signal,
+        }),
+      );
+      await rm(replayDir, { recursive: true, force: true });
+      notes.push(
+        `d-i: ${netinst.initrds?.length ?? 0} initrd(s) carry the late command for ${debs.length} .deb and the payload (replayed and checked)${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
+      );
+    }
+    if (user && (di || netinst) && recommendsOff(user.text) && base.boot.uefi)
+      notes.push(
+        `warning: ${ctx.config.preseed} turns Recommends off, so d-i installs GRUB without its signed build: installed servers will boot only with Secure Boot off (drop base-installer/install-recommends false)`,
+      );
     task.output = notes.join('; ');
   },
 };
+
+/**
+ * Append remaster's segment to every d-i initrd of the medium: its files, and the merged /preseed.cfg (the initrd's own
+ * answers, then the site's, then remaster's late commands after theirs); none when there is nothing to say. Returns
+ * the commands d-i offers (the first initrd's; the graphical one has the same tools).
+ */
+async function segmentInitrds(
+  ctx: BuildContext,
+  initrds: readonly string[],
+  files: readonly { path: string; mode: number; content: string }[],
+  lateCommands: readonly string[],
+  user: PreseedPart | undefined,
+): Promise<string[]> {
+  const base = need(ctx.facts.base, 'base ISO');
+  const dir = ctx.ws.path('installer');
+  await mkdir(dir, { recursive: true });
+  let commands: string[] | undefined;
+  for (const initrd of initrds) {
+    const host = join(dir, initrd.slice(1).replaceAll('/', '__'));
+    await xorrisoExtract(base.iso, [{ from: initrd, to: host }], { signal: ctx.signal });
+    // One pass over the medium's initrd: its command names and the answers it carries.
+    const own = await readInitrd(host, 0, (await stat(host)).size, (n) => n === 'preseed.cfg');
+    commands ??= initrdCommands(own.names);
+    const preseed = preseedFor(initrd, own.files.get('preseed.cfg'), user, lateCommands);
+    const segment = initrdSegment(
+      [...files, ...(preseed === undefined ? [] : [{ path: 'preseed.cfg', mode: 0o644, content: preseed }])],
+      ctx.config.sourceDateEpoch ?? 0,
+    );
+    await writeFile(host, Buffer.concat([await readFile(host), segment]));
+    ctx.facts.isoMap.set(initrd, host);
+  }
+  return commands ?? [];
+}
 
 function describe(c: LayerChanges): string {
   return [
@@ -148,9 +208,14 @@ function describe(c: LayerChanges): string {
  * The /preseed.cfg the segment carries: the initrd's own (a medium may preseed through its initrd, and ours replaces
  * that file), then the user's; none when neither exists (an interactive install still runs the hook).
  */
-function preseedFor(initrd: string, own: string | undefined, user: PreseedPart | undefined): string | undefined {
+function preseedFor(
+  initrd: string,
+  own: string | undefined,
+  user: PreseedPart | undefined,
+  lateCommands: readonly string[],
+): string | undefined {
   const parts: PreseedPart[] = [];
   if (own !== undefined) parts.push({ source: `${initrd}: its own /preseed.cfg`, text: own });
   if (user !== undefined) parts.push(user);
-  return parts.length === 0 ? undefined : mergePreseed(parts);
+  return parts.length === 0 && lateCommands.length === 0 ? undefined : mergePreseed(parts, lateCommands);
 }

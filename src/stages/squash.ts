@@ -10,6 +10,7 @@ const LAYER_FILE = 'layer.squashfs';
 
 export const squash: Stage = {
   title: 'Write the root filesystem layer (squashfs)',
+  skip: (ctx) => (ctx.facts.base?.pool ? 'a netinst or DVD base has no live root: the payload went onto the medium' : undefined),
   resume: {
     key: 'squash',
     after: ['rootfs', 'engine', 'payload'],

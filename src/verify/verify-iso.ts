@@ -238,9 +238,9 @@ async function installedRun(c: RunContext, firmware: Firmware): Promise<{ outcom
   await mkdir(dir, { recursive: true });
   c.base ??= inspectIso(o.iso, { signal: o.signal });
   const base = await c.base;
-  const di = base.installers.find((i) => i.kind === 'd-i-live-installer');
+  const di = base.installers.find((i) => (i.kind === 'd-i-live-installer' || i.kind === 'd-i') && i.supported);
   if (!di?.initrds?.length) {
-    throw new UsageError(`verify --install: ${o.iso} carries no d-i live-installer to install with`, {
+    throw new UsageError(`verify --install: ${o.iso} carries no Debian installer (d-i) remaster installs with`, {
       hint: 'remaster inspect lists the installers a base carries; verify the live session without --install',
     });
   }

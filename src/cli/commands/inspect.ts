@@ -33,6 +33,10 @@ export function describeInspect(r: InspectResult): string {
     `checksum files: ${r.checksumFiles.join(', ') || 'none'}; boot menus: ${r.bootMenus.join(', ') || 'none'}`,
   ];
   if (r.moduleFile) lines.push(`layer order file: ${r.moduleFile}`);
+  if (r.pool)
+    lines.push(
+      `package pool: ${r.pool.suite}${r.pool.version ? ` ${r.pool.version}` : ''} (${r.pool.release}): d-i installs the base system from it`,
+    );
   if (r.initrd) {
     const parts = r.initrd.parts.map((p) => `${p.compression} (${p.entries} entries)`).join(' + ');
     lines.push(`initrd ${r.initrd.path}: ${parts}; boot scripts: ${r.initrd.bootScripts}`);

@@ -32,6 +32,7 @@ export async function packagesCommand(argv: string[], signal: AbortSignal): Prom
     outDir,
     compression: flagValue('packages', 'compression', raw) as Compression,
     extraPackages: flagValue('packages', 'extraPackages', raw) as string[],
+    mirror: flagValue('packages', 'mirror', raw) as string,
     cacheDir: flagValue('packages', 'cacheDir', raw) as string,
     renderer: chooseRenderer({ quiet: out.quiet, verbose: out.verbose, isTTY: process.stderr.isTTY }),
     signal,

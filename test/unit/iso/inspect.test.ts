@@ -44,11 +44,30 @@ test('classify: Ubuntu casper layered, chain order by dotted names', () => {
   );
 });
 
-test('classify refuses a Debian netinst with a line that names what it found', () => {
-  assert.throws(
-    () => classify(report(['/install.amd/vmlinuz', '/install.amd/initrd.gz', '/pool/main/d/debian-installer/x.udeb']), 'netinst.iso'),
-    (e: unknown) => e instanceof UsageError && e.exitCode === 2 && /Debian installer/.test(e.message) && /no live root/.test(e.message),
+test('classify: a Debian netinst (d-i, a package pool, base_installable) is a base of its own', () => {
+  const l = classify(
+    report([
+      '/install.amd/vmlinuz',
+      '/install.amd/initrd.gz',
+      '/dists/trixie/Release',
+      '/.disk/base_installable',
+      '/pool/main/b/base-files/b.deb',
+    ]),
   );
+  assert.equal(l.flavor, 'debian-installer');
+  assert.deepEqual(l.squashfs, []);
+});
+
+test('classify refuses an incomplete Debian installer image with a line that names what it lacks', () => {
+  const refused = (paths: string[], what: RegExp) =>
+    assert.throws(
+      () => classify(report(paths), 'netinst.iso'),
+      (e: unknown) =>
+        e instanceof UsageError && e.exitCode === 2 && /Debian installer image without/.test(e.message) && what.test(e.message),
+    );
+  refused(['/install.amd/vmlinuz', '/install.amd/initrd.gz', '/pool/main/d/debian-installer/x.udeb'], /no \/dists\/<suite>\/Release/);
+  refused(['/install.amd/vmlinuz', '/install.amd/initrd.gz', '/dists/trixie/Release'], /no \/\.disk\/base_installable/);
+  refused(['/install.amd/initrd.gz', '/dists/trixie/Release', '/.disk/base_installable'], /no \/install\*\/vmlinuz/);
 });
 
 test('classify refuses an ISO with no Linux root (memtest-like)', () => {

@@ -63,3 +63,17 @@ test('Calamares is reached through its unpackfs.conf; subiquity is named, not re
   assert.match(targetReach(true, ubuntu).installed.why, /^subiquity: subiquity installs the install-sources\.yaml chain/);
   assert.deepEqual(targetReach(true, []).installed, { reachable: false, why: 'the base carries no installer' });
 });
+
+test('a netinst or DVD image: d-i without a live root, installing from the pool, is reached (installed only)', () => {
+  const netinst = ['/install.amd/vmlinuz', '/install.amd/initrd.gz', '/install.amd/gtk/vmlinuz', '/install.amd/gtk/initrd.gz'].map(file);
+  const found = detectInstallers({ files: netinst, liveRoot: false, installSources: false, pool: true });
+  assert.deepEqual(
+    found.map((i) => [i.kind, i.supported, i.initrds]),
+    [['d-i', true, ['/install.amd/gtk/initrd.gz', '/install.amd/initrd.gz']]],
+  );
+  assert.match(found[0]?.route ?? '', /in-target dpkg -i/);
+  const reach = targetReach(false, found);
+  assert.equal(reach.live.reachable, false);
+  assert.equal(reach.installed.reachable, true);
+  assert.deepEqual(detectInstallers({ files: netinst, liveRoot: false, installSources: false }), [], 'no pool: no route');
+});

@@ -1,0 +1,5 @@
+// Where a netinst or DVD base gets remaster's payload on the medium: the engine's .debs and one tar of the payload,
+// under their own folder (the base's signed pool and Release stay untouched). d-i's late command reads them from here.
+export const MEDIUM_DIR = '/remaster';
+export const MEDIUM_DEBS = `${MEDIUM_DIR}/debs`;
+export const MEDIUM_PAYLOAD = `${MEDIUM_DIR}/payload.tar`;
