@@ -54,7 +54,7 @@ export const TOOLS: readonly Tool[] = [
   { tool: 'rsync', package: 'rsync', version: ['--version'], for: 'installed targets (the Calamares copy, replayed)', neededBy: never },
   { tool: 'qemu-img', package: 'qemu-utils', for: 'verify', neededBy: never },
   { tool: 'mkfs.ext4', package: 'e2fsprogs', version: ['-V'], for: 'verify --store-device (the store disk)', neededBy: never },
-  { tool: 'debootstrap', package: 'debootstrap', version: ['--version'], for: 'demo and tests (base ISO)', neededBy: never },
+  { tool: 'debootstrap', package: 'debootstrap', version: ['--version'], for: 'netinst/DVD bases (the root d-i installs), demo and tests', neededBy: never },
   { tool: 'grub-mkimage', package: 'grub-common grub-pc-bin', for: 'tests (Ubuntu-shaped base ISOs)', neededBy: never },
   { tool: 'dpkg-deb', package: 'dpkg', for: 'demo and tests (base ISO boot loaders)', neededBy: never },
   { tool: 'mkfs.vfat', package: 'dosfstools', for: 'demo and tests (base ISO)', neededBy: never },
