@@ -256,7 +256,7 @@ export const SETTINGS = [
         name: 'evidence-dir',
         arg: '<dir>',
         aliases: ['work-dir'],
-        doc: 'serial logs, screenshots, verify.json, junit.xml (default <cache>/verify)',
+        doc: 'serial logs, screenshots, verify.json, junit.xml (default <cache>/verify/<iso name>-<hash of its path>)',
       },
     },
   }),

@@ -1,7 +1,8 @@
 // remaster verify <iso>: boot an ISO in QEMU under each firmware and medium and check, from inside the guest, that its
 // engine holds every expected image.
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, join, resolve } from 'node:path';
 import { defaultCacheDir } from '../../config/paths.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { quoteArgv } from '../../exec/run.js';
@@ -56,7 +57,7 @@ export function verifyOptions(iso: string, raw: Record<string, unknown>, signal:
     install,
     accel: flagValue('verify', 'accel', raw) as Accel,
     timeout: flagValue('verify', 'verifyTimeout', raw) as number | undefined,
-    evidenceDir: (flagValue('verify', 'evidenceDir', raw) as string | undefined) ?? join(defaultCacheDir(), 'verify'),
+    evidenceDir: (flagValue('verify', 'evidenceDir', raw) as string | undefined) ?? defaultEvidenceDir(defaultCacheDir(), iso),
     storeDevice,
     powerCut: cut === undefined ? undefined : parseRef(cut, '--power-cut').full,
     signal,
@@ -109,4 +110,14 @@ export async function verifyCommand(argv: string[], signal: AbortSignal): Promis
     process.stdout.write(`evidence: ${index.json}, ${index.junit}\n`);
   }
   return ok ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * Where `remaster verify` keeps evidence unless told: a folder per ISO under <cache>/verify (its name and a hash of its
+ * full path), so two verifications of different ISOs never write the same run folders.
+ */
+export function defaultEvidenceDir(cacheDir: string, iso: string): string {
+  const full = resolve(iso);
+  const tag = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return join(cacheDir, 'verify', `${basename(full).replace(/\.iso$/i, '')}-${tag}`);
 }
