@@ -29,6 +29,8 @@ export interface BootOptions {
   waitingOn?: ((console: string) => string | undefined) | undefined;
   /** poweroff mode: what of the console counts as output (see WatchOptions.consoleText). */
   consoleText?: ((console: string) => string) | undefined;
+  /** The step the auxiliary log last names, for the progress lines (see WatchOptions.auxStep). */
+  auxStep?: ((aux: string) => string | undefined) | undefined;
   firmware: FirmwareKind;
   /** Default cdrom; usb = the hybrid image as a read-only usb-storage disk on an xHCI controller. */
   media?: BootMedia;
@@ -195,6 +197,7 @@ export async function bootAndCollect(o: BootOptions): Promise<BootResult> {
     until: o.until,
     waitingOn: o.waitingOn,
     consoleText: o.consoleText,
+    auxStep: o.auxStep,
     bootMenu: o.kernel === undefined,
   });
   const auxTail = o.auxLog === undefined ? undefined : new FileTail(o.auxLog);

@@ -76,6 +76,11 @@ export interface WatchOptions {
    * its clock every minute, which is no progress: a console stopped on a question kept a run alive for its timeout.
    */
   consoleText?: ((console: string) => string) | undefined;
+  /**
+   * The step the auxiliary log last names (an installer's current component, from its syslog), shown in the progress
+   * lines: an install spends half an hour "in kernel" otherwise.
+   */
+  auxStep?: ((aux: string) => string | undefined) | undefined;
 }
 
 /** How long a console showing a question may stay silent (and its auxiliary log too) before the run counts as stuck. */
@@ -129,6 +134,8 @@ export class BootWatch {
   private finalShot = false;
   private beatAtMs = 0;
   private looks = 0;
+  /** The step the auxiliary log last named (WatchOptions.auxStep). */
+  private auxStep: string | undefined;
   private fatal: { kind: DiagnosisKind; sinceMs: number; phases: number } | undefined;
   private cutLine: { line: string; seenAtMs: number } | undefined;
   /** The serial console's unterminated last line, while a power cut waits for its line. */
@@ -179,6 +186,7 @@ export class BootWatch {
     this.firmwareText += input.firmware;
     this.serialText += input.serial;
     if (input.firmware || input.aux) this.lastOutputAtMs = now;
+    if (input.aux && this.o.auxStep) this.auxStep = this.o.auxStep(input.aux) ?? this.auxStep;
     if (input.serial) this.noteConsole(now);
     if (this.o.powerCut && !this.cutLine && input.serial) this.watchForCut(input.serial, now);
     if (this.reportedAtMs === undefined && input.reportComplete) {
@@ -247,7 +255,8 @@ export class BootWatch {
     if (now - this.beatAtMs < HEARTBEAT_MS) return;
     this.beatAtMs = now;
     const last = this.tracker.lastPhase();
-    this.say(`${last ? `in ${phaseLabel(last)}` : 'starting'}, ${Math.round(now / 1000)} s elapsed`);
+    const step = this.auxStep ? ` (${this.auxStep})` : '';
+    this.say(`${last ? `in ${phaseLabel(last)}` : 'starting'}${step}, ${Math.round(now / 1000)} s elapsed`);
   }
 
   private considerMenuShot(now: number): void {

@@ -76,6 +76,12 @@ export function installerProgressText(console: string): string {
     .trimEnd();
 }
 
+/** The d-i component main-menu last started, from syslog text ("main-menu[2515]: INFO: Menu item 'bootstrap-base' selected"). */
+export function installerStep(syslog: string): string | undefined {
+  const found = [...syslog.matchAll(/Menu item '([^']+)' selected/g)].at(-1)?.[1];
+  return found === undefined ? undefined : `d-i: ${found}`;
+}
+
 const PROMPT = /\[Press enter to continue\]|Prompt: '\?' for help|\[[Yy]\/[Nn]\]|\[[Nn]\/[Yy]\]/;
 
 /** A console whose last question waits for an answer: the question's title, else undefined. */
@@ -193,6 +199,7 @@ export async function installToDisk(o: InstallRunOptions): Promise<InstallRun> {
     isolatedNic: true,
     waitingOn,
     consoleText: installerProgressText,
+    auxStep: installerStep,
     ...(o.signal ? { signal: o.signal } : {}),
     onLine: (l) => o.onLine?.(`installer: ${l}`),
   });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BootWatch, FATAL_SETTLE_MS, MENU_SHOT, STALL_MS, type WatchAction, type WatchInput } from '../../../src/qemu/watch.js';
-import { diagnoseInstall, installerProgressText, waitingOn } from '../../../src/verify/install.js';
+import { diagnoseInstall, installerProgressText, installerStep, waitingOn } from '../../../src/verify/install.js';
 import { fixture } from './fixtures.js';
 
 const quiet = { firmware: '', serial: '', reportComplete: false, exited: false };
@@ -156,4 +156,13 @@ test("an installer stopped on a question while its screen's clock still ticks is
   now = 300_000;
   for (const part of parts) blind.step(look((now += 60_000 / 3), { serial: part }));
   assert.equal(blind.done, false);
+});
+
+test("an installer's heartbeat names the d-i component its syslog last started", () => {
+  const w = new BootWatch({ accel: 'tcg', timeoutMs: 3_600_000, powerOffGraceMs: 20_000, until: 'poweroff', auxStep: installerStep });
+  const aux = (nowMs: number, text: string) => look(nowMs, { aux: text });
+  const says = (actions: WatchAction[]) => actions.flatMap((a) => (a.kind === 'say' ? [a.line] : []));
+  w.step(aux(1000, "Dec  3 21:53:23 main-menu[2556]: INFO: Menu item 'partman-base' selected\n"));
+  w.step(aux(2000, "Dec  3 21:53:28 main-menu[2556]: INFO: Menu item 'bootstrap-base' selected\n"));
+  assert.deepEqual(says(w.step(aux(6000, 'debootstrap: Retrieving Release\n'))), ['starting (d-i: bootstrap-base), 6 s elapsed']);
 });
