@@ -98,6 +98,11 @@ export function detectInstallers(e: InstallerEvidence): InstallerInfo[] {
   return out;
 }
 
+/** The Debian installer remaster reaches on this base (live-installer on a live ISO, or d-i on a netinst/DVD), if any. */
+export function reachedDi(installers: readonly InstallerInfo[]): InstallerInfo | undefined {
+  return installers.find((i) => (i.kind === 'd-i-live-installer' || i.kind === 'd-i') && i.supported);
+}
+
 /** Which targets a build on this base can reach. */
 export function targetReach(liveRoot: boolean, installers: readonly InstallerInfo[]): TargetReach {
   const routes = installers.filter((i) => i.supported);

@@ -24,6 +24,10 @@ export class Workspace {
   get payload() {
     return this.path('payload');
   }
+  /** What the payload stage put into the layer (a rerun takes exactly that out; a netinst medium tars exactly that). */
+  get payloadWritten() {
+    return this.path('payload-written.json');
+  }
   get isoFiles() {
     return this.path('iso-files');
   }

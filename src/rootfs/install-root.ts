@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { RemasterError, ToolError } from '../errors.js';
 import { run } from '../exec/run.js';
-import { xorrisoExtract } from '../iso/xorriso.js';
+import { readIsoTexts, xorrisoExtract } from '../iso/xorriso.js';
 import { indent } from '../util/format.js';
 import { cacheLockFile, withLock } from '../util/lock.js';
 import { contentKey } from '../util/hash.js';
-import { mountsUnder, currentMounts, sweepMounts } from './mounts.js';
+import { removeTree, sweepMounts } from './mounts.js';
 import { mksquashfs } from './squashfs.js';
 
 /** Bump when the steps below change what the root holds. */
@@ -50,16 +50,9 @@ export function installRootSources(mirror: string, suite: string): string {
 export async function ensureInstallRoot(o: InstallRootOptions): Promise<InstallRoot> {
   const dir = join(o.cacheDir, 'install-root');
   await mkdir(dir, { recursive: true });
-  const texts = await mkdtemp(join(dir, 'release-'));
-  let releaseSha: string;
-  try {
-    await xorrisoExtract(o.iso, [{ from: o.release, to: join(texts, 'Release') }], { signal: o.signal });
-    releaseSha = createHash('sha256')
-      .update(await readFile(join(texts, 'Release')))
-      .digest('hex');
-  } finally {
-    await rm(texts, { recursive: true, force: true });
-  }
+  // The Release lists the sha256 of every Packages index: it identifies the pool.
+  const release = (await readIsoTexts(o.iso, [o.release], { signal: o.signal })).get(o.release) ?? '';
+  const releaseSha = createHash('sha256').update(release).digest('hex');
   const key = contentKey({ v: INSTALL_ROOT_VERSION, suite: o.suite, release: releaseSha, mirror: o.mirror });
   const file = join(dir, `${o.suite}-${key}.squashfs`);
   const done = async (built: boolean): Promise<InstallRoot> => ({ file, bytes: (await stat(file)).size, key, built });
@@ -169,18 +162,4 @@ async function debootstrapFromMedium(suite: string, root: string, medium: string
   } finally {
     await sweepMounts(await realpath(root).catch(() => root));
   }
-}
-
-/** Delete a scratch tree, never through a mount left below it. */
-async function removeTree(dir: string): Promise<void> {
-  const real = await realpath(dir).catch(() => undefined);
-  if (!real) return;
-  await sweepMounts(real);
-  const left = mountsUnder(await currentMounts(), real);
-  if (left.length > 0) {
-    throw new RemasterError(`not deleting ${real}: still mounted: ${left.join(', ')}`, {
-      hint: `unmount them (umount --recursive ${real}) and delete the directory by hand`,
-    });
-  }
-  await run('rm', ['-rf', '--one-file-system', '--', real]);
 }

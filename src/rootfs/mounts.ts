@@ -1,7 +1,8 @@
 // Mounts that are always undone: a stack unwound in reverse on every exit path, and a sweep for leftovers.
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, realpath } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve, sep } from 'node:path';
+import { RemasterError } from '../errors.js';
 import { type RunOptions, run } from '../exec/run.js';
 
 export interface MountSpec {
@@ -125,4 +126,27 @@ export class MountStack {
       if (loop) await releaseLoop(loop, this.io);
     }
   }
+}
+
+/**
+ * Delete a scratch tree. Anything still mounted below it (a debootstrap killed mid-run leaves /proc and /sys in its
+ * root) is unmounted first; if that fails the tree is left alone rather than deleted through a mount.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await sweepMounts(real);
+  const left = mountsUnder(await currentMounts(), real);
+  if (left.length > 0) {
+    throw new RemasterError(`not deleting ${real}: still mounted: ${left.join(', ')}`, {
+      hint: `unmount them (umount --recursive ${real}) and delete the directory by hand`,
+    });
+  }
+  // --one-file-system: never descend into something mounted after the check above.
+  await run('rm', ['-rf', '--one-file-system', '--', real]);
 }

@@ -114,7 +114,7 @@ export const engine: Stage = {
       await finishInstall(r, key);
       if (ctx.facts.base?.pool) {
         ctx.facts.debs = c.packages ? await debPaths(c.packages) : await resolvedDebs(r);
-        say(`${ctx.facts.debs.length} .deb file(s) for the installer medium: ${installedPackagesText(ctx)}`);
+        say(`${ctx.facts.debs.length} .deb file(s) for the installer medium: ${(ctx.facts.installedPackages ?? []).join(' ')}`);
       }
     } finally {
       for (const l of r.locks) await l.release();
@@ -134,10 +134,6 @@ interface InstallRun {
   locks: HeldLock[];
   /** What apt resolved and installed (name=version), and the shared archive folder it downloaded them to. */
   resolved?: { packages: string[]; archives: string } | undefined;
-}
-
-function installedPackagesText(ctx: BuildContext): string {
-  return (ctx.facts.installedPackages ?? []).join(' ');
 }
 
 async function debPaths(dir: string): Promise<string[]> {

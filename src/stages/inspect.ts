@@ -2,6 +2,7 @@
 // cannot handle, before any work.
 import { UsageError } from '../errors.js';
 import { type InspectResult, inspectIso } from '../iso/inspect.js';
+import { reachedDi } from '../iso/installers.js';
 import type { Stage } from '../pipeline/context.js';
 import type { Target } from '../types.js';
 
@@ -49,7 +50,7 @@ export const inspect: Stage = {
         },
       );
     }
-    const di = base.installers.find((i) => (i.kind === 'd-i-live-installer' || i.kind === 'd-i') && i.supported);
+    const di = reachedDi(base.installers);
     if (c.preseed !== undefined && (target === 'live' || !di)) {
       throw new UsageError(
         `preseed: ${c.iso} ${di ? `is built for target ${target}` : 'carries no Debian installer (d-i) remaster installs through'}, so the answers in ${c.preseed} would go nowhere`,

@@ -22,7 +22,7 @@ export const medium: Stage = {
     const upper = root.root;
     // Exactly what the payload stage wrote, and the engine's configuration: never the engine install itself (dpkg
     // installs that on the target, with its own status database).
-    const written = JSON.parse(await readFile(ctx.ws.path('payload-written.json'), 'utf8')) as { files: string[] };
+    const written = JSON.parse(await readFile(ctx.ws.payloadWritten, 'utf8')) as { files: string[] };
     const present = async (p: string) =>
       lstat(join(upper, p)).then(
         () => true,

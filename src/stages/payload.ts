@@ -10,9 +10,6 @@ import { UNPACKFS_CONF, unpackfsWithLayer } from '../installer/calamares.js';
 import { newLayerIsoPath } from '../iso/layer-path.js';
 import { writeRootFiles } from '../rootfs/files.js';
 
-/** Where the payload stage lists what it puts into the layer, so a rerun can take exactly that out again. */
-const WRITTEN = 'payload-written.json';
-
 /** Take out what an earlier payload run put into the layer (files first, then the folders it made, if empty). */
 async function removeWritten(root: string, listFile: string): Promise<void> {
   const list = JSON.parse(await readFile(listFile, 'utf8').catch(() => '{}')) as { files?: string[]; dirs?: string[] };
@@ -54,7 +51,7 @@ export const payload: Stage = {
     const manifest = need(ctx.facts.manifest, 'image manifest');
     // The layer is written directly (an overlay's upper directory must not change under a mount).
     await layer.unmount();
-    const listFile = ctx.ws.path(WRITTEN);
+    const listFile = ctx.ws.payloadWritten;
     await removeWritten(root, listFile);
     await layer.touch('payload');
     const ready = ctx.config.podmanStore === 'ready';

@@ -10,6 +10,7 @@ import { type BootResult, bootAndCollect } from '../qemu/launch.js';
 import type { ExpectedImage } from '../qemu/report.js';
 import type { Accel, Engine, Firmware, Media } from '../types.js';
 import { inspectIso } from '../iso/inspect.js';
+import { reachedDi } from '../iso/installers.js';
 import { installToDisk } from './install.js';
 import { makeStoreDisk, storeDiskTag } from './store-disk.js';
 import { type ExpectedApp, firmwareLine, kernelCmdline, loaderDoneSeconds, loadingLine, verdict, type VerifyOutcome } from './verdict.js';
@@ -238,7 +239,7 @@ async function installedRun(c: RunContext, firmware: Firmware): Promise<{ outcom
   await mkdir(dir, { recursive: true });
   c.base ??= inspectIso(o.iso, { signal: o.signal });
   const base = await c.base;
-  const di = base.installers.find((i) => (i.kind === 'd-i-live-installer' || i.kind === 'd-i') && i.supported);
+  const di = reachedDi(base.installers);
   if (!di?.initrds?.length) {
     throw new UsageError(`verify --install: ${o.iso} carries no Debian installer (d-i) remaster installs with`, {
       hint: 'remaster inspect lists the installers a base carries; verify the live session without --install',

@@ -5,41 +5,42 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../src/config/paths.js';
 import { type CasperShape, ensureCasperIso } from '../../src/fixture/casper.js';
-import { debianInstallerRecipe, debianNetinstRecipe, ensureDebianLiveIso } from '../../src/fixture/debian-live.js';
+import {
+  type DebianLiveRecipe,
+  debianInstallerRecipe,
+  debianLiveRecipe,
+  debianNetinstRecipe,
+  ensureDebianLiveIso,
+} from '../../src/fixture/debian-live.js';
 import { CLI } from './paths.js';
 
-let cached: Promise<string> | undefined;
+const recipeIsos = new Map<DebianLiveRecipe, Promise<string>>();
+
+/** A fixture ISO built from a recipe, once per test process and cache; its build lines go to stderr under label. */
+function recipeIso(recipe: DebianLiveRecipe, label: string): Promise<string> {
+  let p = recipeIsos.get(recipe);
+  if (!p) {
+    p = ensureDebianLiveIso({ cacheDir: defaultCacheDir(), recipe, onLine: (l) => process.stderr.write(`${label}: ${l}\n`) }).then(
+      (r) => r.path,
+    );
+    recipeIsos.set(recipe, p);
+  }
+  return p;
+}
 
 /** Path of the fixture ISO; builds it once per cache (about 10 minutes the first time). */
 export function fixtureIso(): Promise<string> {
-  cached ??= ensureDebianLiveIso({ cacheDir: defaultCacheDir(), onLine: (l) => process.stderr.write(`fixture: ${l}\n`) }).then(
-    (r) => r.path,
-  );
-  return cached;
+  return recipeIso(debianLiveRecipe, 'fixture');
 }
-
-let installer: Promise<string> | undefined;
 
 /** Path of the installer fixture ISO (Debian live + d-i live-installer, trixie); built once per cache. */
 export function installerFixtureIso(): Promise<string> {
-  installer ??= ensureDebianLiveIso({
-    cacheDir: defaultCacheDir(),
-    recipe: debianInstallerRecipe,
-    onLine: (l) => process.stderr.write(`installer fixture: ${l}\n`),
-  }).then((r) => r.path);
-  return installer;
+  return recipeIso(debianInstallerRecipe, 'installer fixture');
 }
 
-let netinst: Promise<string> | undefined;
-
-/** Path of the netinst fixture ISO (Debian's netinst shape: d-i debootstraps from the medium's pool, trixie); built once per cache. */
+/** Path of the netinst fixture ISO (Debian's netinst shape: d-i debootstraps from the medium's pool, trixie). */
 export function netinstFixtureIso(): Promise<string> {
-  netinst ??= ensureDebianLiveIso({
-    cacheDir: defaultCacheDir(),
-    recipe: debianNetinstRecipe,
-    onLine: (l) => process.stderr.write(`netinst fixture: ${l}\n`),
-  }).then((r) => r.path);
-  return netinst;
+  return recipeIso(debianNetinstRecipe, 'netinst fixture');
 }
 
 export interface CliResult {

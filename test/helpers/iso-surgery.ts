@@ -1,6 +1,7 @@
 // Breaking a copy of a good ISO the way real ISOs get broken: real xorriso and squashfs-tools, test set-up only.
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { readIsoTexts } from '../../src/iso/xorriso.js';
 
 /** Run a tool for test set-up; throws with its stderr when it fails. */
 export function tool(cmd: string, args: string[]): string {
@@ -11,6 +12,11 @@ export function tool(cmd: string, args: string[]): string {
 
 export function extract(iso: string, isoPath: string, to: string): void {
   tool('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', isoPath, to]);
+}
+
+/** One text file of an ISO (read with xorriso, no mount). */
+export async function isoText(iso: string, isoPath: string): Promise<string> {
+  return (await readIsoTexts(iso, [isoPath])).get(isoPath) ?? '';
 }
 
 /** A copy of iso with one file replaced; every boot record is replayed unchanged. */

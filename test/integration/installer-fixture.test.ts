@@ -3,11 +3,12 @@
 // the medium with their indexes and an unsigned Release, the .disk files d-i reads, install entries in both menus.
 // Builds the fixture once (root, ~3-6 min) into the shared cache.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../src/exec/run.js';
+import { isoText } from '../helpers/iso-surgery.js';
 import { parseStanzas } from '../../src/fixture/deb-index.js';
 import { installerFixtureIso } from '../helpers/fixture.js';
 
@@ -23,34 +24,28 @@ before(
 );
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function isoText(path: string): Promise<string> {
-  const out = join(dir, path.replaceAll('/', '_'));
-  await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', path, out]);
-  return readFile(out, 'utf8');
-}
-
 test('.disk files tell d-i this is an installable live CD that loads live-installer', async () => {
-  assert.equal(await isoText('/.disk/cd_type'), 'live\n');
-  assert.equal(await isoText('/.disk/base_components'), 'main\n');
-  assert.equal(await isoText('/.disk/base_installable'), '');
-  assert.match(await isoText('/.disk/udeb_include'), /^live-installer$/m);
-  assert.match(await isoText('/.disk/info'), /LIVE\/INSTALL/);
+  assert.equal(await isoText(iso, '/.disk/cd_type'), 'live\n');
+  assert.equal(await isoText(iso, '/.disk/base_components'), 'main\n');
+  assert.equal(await isoText(iso, '/.disk/base_installable'), '');
+  assert.match(await isoText(iso, '/.disk/udeb_include'), /^live-installer$/m);
+  assert.match(await isoText(iso, '/.disk/info'), /LIVE\/INSTALL/);
 });
 
 test('dists: an unsigned Release for the suite naming both Packages indexes; the pools hold what they list', async () => {
-  const release = await isoText('/dists/trixie/Release');
+  const release = await isoText(iso, '/dists/trixie/Release');
   assert.match(release, /^Codename: trixie$/m);
   assert.match(release, /^Components: main$/m);
   assert.match(release, / main\/debian-installer\/binary-amd64\/Packages$/m);
   assert.match(release, / main\/binary-amd64\/Packages$/m);
-  const udebs = parseStanzas(await isoText('/dists/trixie/main/debian-installer/binary-amd64/Packages'));
+  const udebs = parseStanzas(await isoText(iso, '/dists/trixie/main/debian-installer/binary-amd64/Packages'));
   const names = new Set(udebs.map((s) => s.Package));
   for (const p of ['live-installer', 'grub-installer', 'partman-auto', 'finish-install', 'attr-udeb']) assert.ok(names.has(p), p);
   // Module udebs for the d-i kernel, which anna only takes with Kernel-Version.
   const squash = udebs.find((s) => /^squashfs-modules-.*-di$/.test(s.Package ?? ''));
   assert.ok(squash?.['Kernel-Version'], JSON.stringify(squash));
   assert.ok(udebs.every((s) => s.Filename?.startsWith('pool-udeb/main/')));
-  const debs = new Set(parseStanzas(await isoText('/dists/trixie/main/binary-amd64/Packages')).map((s) => s.Package));
+  const debs = new Set(parseStanzas(await isoText(iso, '/dists/trixie/main/binary-amd64/Packages')).map((s) => s.Package));
   for (const p of ['grub-pc', 'grub-efi-amd64', 'grub-efi-amd64-signed', 'shim-signed']) assert.ok(debs.has(p), p);
 });
 
@@ -66,11 +61,11 @@ test('the d-i initrd is the cdrom flavour: CD retriever in, network retriever ou
 });
 
 test('both menus carry the installer entries next to the live one', async () => {
-  const isolinux = await isoText('/isolinux/isolinux.cfg');
+  const isolinux = await isoText(iso, '/isolinux/isolinux.cfg');
   assert.match(isolinux, /^default live$/m);
   assert.match(isolinux, /^ {2}kernel \/install\/vmlinuz$/m);
   assert.match(isolinux, /append initrd=\/install\/initrd\.gz auto=true priority=critical/);
-  const grub = await isoText('/boot/grub/grub.cfg');
+  const grub = await isoText(iso, '/boot/grub/grub.cfg');
   assert.match(grub, /menuentry 'Start installer'/);
   assert.match(grub, /submenu 'Advanced install options \.\.\.'/);
   assert.match(grub, /linux \/install\/vmlinuz rescue\/enable=true/);

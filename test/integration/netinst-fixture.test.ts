@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { run } from '../../src/exec/run.js';
+import { isoText } from '../helpers/iso-surgery.js';
 import { parseStanzas } from '../../src/fixture/deb-index.js';
 import { removeWorkDir } from '../../src/fixture/debian-live.js';
 import { MountStack } from '../../src/rootfs/mounts.js';
@@ -26,12 +27,6 @@ before(
 );
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function isoText(path: string): Promise<string> {
-  const out = join(dir, path.replaceAll('/', '_'));
-  await run('xorriso', ['-osirrox', 'on', '-indev', iso, '-extract', path, out]);
-  return readFile(out, 'utf8');
-}
-
 async function isoPaths(): Promise<Set<string>> {
   const r = await run('xorriso', ['-indev', iso, '-find', '/', '-exec', 'lsdl']);
   return new Set([...r.stdout.matchAll(/'(\/[^']*)'/g)].map((m) => m[1] as string));
@@ -48,10 +43,10 @@ test('netinst shape: d-i under /install, no live system, the signed UEFI chain, 
 });
 
 test('.disk files tell d-i this is a netinst that installs its base system from the CD', async () => {
-  assert.equal(await isoText('/.disk/cd_type'), 'not_complete\n');
-  assert.equal(await isoText('/.disk/base_components'), 'main\n');
-  assert.equal(await isoText('/.disk/base_installable'), '');
-  assert.match(await isoText('/.disk/info'), /^Debian GNU\/Linux 13 "Trixie" - remaster fixture amd64 NETINST \d{8}-\d\d:\d\d$/);
+  assert.equal(await isoText(iso, '/.disk/cd_type'), 'not_complete\n');
+  assert.equal(await isoText(iso, '/.disk/base_components'), 'main\n');
+  assert.equal(await isoText(iso, '/.disk/base_installable'), '');
+  assert.match(await isoText(iso, '/.disk/info'), /^Debian GNU\/Linux 13 "Trixie" - remaster fixture amd64 NETINST \d{8}-\d\d:\d\d$/);
   const paths = await isoPaths();
   assert.ok(!paths.has('/.disk/udeb_include'));
   assert.ok([...paths].some((p) => /^\/\.disk\/id\/[0-9a-f]{16}$/.test(p)));
@@ -63,7 +58,9 @@ test('the d-i initrd carries only the unsigned-medium answer, and no live-instal
   const preseed = (await run('bash', ['-c', 'set -o pipefail; zcat "$1" | cpio -i --quiet --to-stdout preseed.cfg', 'sh', initrd])).stdout;
   const answers = preseed.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
   assert.deepEqual(answers, ['d-i debian-installer/allow_unauthenticated boolean true']);
-  const udebs = new Set(parseStanzas(await isoText('/dists/trixie/main/debian-installer/binary-amd64/Packages')).map((s) => s.Package));
+  const udebs = new Set(
+    parseStanzas(await isoText(iso, '/dists/trixie/main/debian-installer/binary-amd64/Packages')).map((s) => s.Package),
+  );
   for (const p of ['bootstrap-base', 'debootstrap-udeb', 'base-installer', 'grub-installer', 'apt-cdrom-setup', 'partman-auto']) {
     assert.ok(udebs.has(p), p);
   }
@@ -71,13 +68,13 @@ test('the d-i initrd carries only the unsigned-medium answer, and no live-instal
 });
 
 test('dists: an unsigned Release; the .deb index has the base set, the kernel, GRUB for BIOS and UEFI, what d-i adds', async () => {
-  const release = await isoText('/dists/trixie/Release');
+  const release = await isoText(iso, '/dists/trixie/Release');
   assert.match(release, /^Codename: trixie$/m);
   assert.match(release, / main\/binary-amd64\/Packages$/m);
   assert.match(release, / main\/binary-amd64\/Packages\.gz$/m);
   const paths = await isoPaths();
   assert.ok(!paths.has('/dists/trixie/Release.gpg') && !paths.has('/dists/trixie/InRelease'));
-  const debs = parseStanzas(await isoText('/dists/trixie/main/binary-amd64/Packages'));
+  const debs = parseStanzas(await isoText(iso, '/dists/trixie/main/binary-amd64/Packages'));
   const names = new Set(debs.map((s) => s.Package));
   for (const p of [
     'apt',
@@ -103,11 +100,11 @@ test('dists: an unsigned Release; the .deb index has the base set, the kernel, G
 });
 
 test('both menus start the installer, "Install" by default, and nothing live', async () => {
-  const isolinux = await isoText('/isolinux/isolinux.cfg');
+  const isolinux = await isoText(iso, '/isolinux/isolinux.cfg');
   assert.match(isolinux, /^default install$/m);
   assert.doesNotMatch(isolinux, /\/live\//);
   assert.match(isolinux, /^label install\n {2}menu label Install\n {2}menu default\n {2}kernel \/install\/vmlinuz$/m);
-  const grub = await isoText('/boot/grub/grub.cfg');
+  const grub = await isoText(iso, '/boot/grub/grub.cfg');
   assert.match(grub, /^set default=0\n[^]*?^menuentry 'Install' --id install \{/m);
   assert.doesNotMatch(grub, /\/live\//);
   assert.match(grub, /linux \/install\/vmlinuz rescue\/enable=true/);
