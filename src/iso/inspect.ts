@@ -1,10 +1,10 @@
 // What a base ISO is: flavor, boot setup, root filesystem layers, checksum files. Refuses unusable input.
 import { posix } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../exec/run.js';
 import { UNPACKFS_CONF, unpackEntries } from '../installer/calamares.js';
 import { readSuperblock, type SquashCompression, squashfsCat } from '../rootfs/squashfs.js';
+import { INSTALL_SOURCES, type InstallSource, type InstallSourcesDoc, parseInstallSources } from './install-sources.js';
 import { detectInstallers, diInitrds, type InstallerInfo, type TargetReach, targetReach } from './installers.js';
 import { type InitrdContents, type InitrdPart, layerChain, parseDefaultLayer, readInitrd } from './initrd.js';
 import { ISO_SECTOR, probeIso } from './probe.js';
@@ -53,8 +53,8 @@ export interface CasperInfo {
   layerfsSource?: 'initrd' | 'menu' | undefined;
   /** LAYERFS_PATH from the initrd's conf/conf.d/default-layer.conf: what entries without layerfs-path= boot. */
   initrdLayerfsPath?: string | undefined;
-  /** subiquity's install sources (casper/install-sources.yaml): what an installation copies. */
-  installSources: { id: string; path: string; default: boolean }[];
+  /** subiquity's install sources (casper/install-sources.yaml): what an installation copies (empty when unreadable). */
+  installSources: InstallSource[];
   /** Distinct layerfs-path= values written in boot menus. */
   menuLayerPaths: string[];
 }
@@ -99,7 +99,6 @@ export interface PackagePool {
 /** The EFI system partition type GUID as xorriso prints it (mixed-endian bytes). */
 const GPT_ESP = '28732ac11ff8d211ba4b00a0c93ec93b';
 const DEFAULT_LAYER_CONF = 'conf/conf.d/default-layer.conf';
-const INSTALL_SOURCES = '/casper/install-sources.yaml';
 const UDEB_INCLUDE = '/.disk/udeb_include';
 
 const CHECKSUM_FILES = ['/md5sum.txt', '/sha256sum.txt', '/SHA256SUMS', '/MD5SUMS'];
@@ -210,12 +209,14 @@ export async function inspectIso(iso: string, io: RunOptions = {}): Promise<Insp
     if (unpackfs !== undefined) break;
   }
   const pool = layout.flavor === 'debian-installer' ? packagePool(iso, poolReleases(report.files), texts) : undefined;
+  const sourcesText = texts.get(INSTALL_SOURCES);
   const installers = detectInstallers({
     files: report.files,
     udebInclude: texts.get(UDEB_INCLUDE),
     unpackfs: unpackfs !== undefined && unpackEntries(unpackfs) ? unpackfs : undefined,
     liveRoot: rootfs.length > 0,
-    installSources: texts.has(INSTALL_SOURCES),
+    installSources: sourcesText === undefined ? undefined : parseInstallSources(sourcesText),
+    menuSeeds: isCasper ? menuSeeds(new Map(menus.map((m) => [m, texts.get(m) ?? '']))) : [],
     pool: pool !== undefined,
   });
   const result: InspectResult = {
@@ -354,6 +355,17 @@ function packagePool(iso: string, releases: readonly string[], texts: ReadonlyMa
   return { suite: own.codename, release: own.release, version: own.version };
 }
 
+function sourcesOf(doc: InstallSourcesDoc): InstallSource[] {
+  return doc.ok ? doc.sources : [];
+}
+
+/** The preseed files boot entries load (file=/cdrom/preseed/ubuntu.seed), as ISO paths. */
+export function menuSeeds(menus: ReadonlyMap<string, string>): string[] {
+  const found = new Set<string>();
+  for (const text of menus.values()) for (const m of text.matchAll(/(?:^|\s)file=\/cdrom(\/\S+)/gm)) if (m[1]) found.add(m[1]);
+  return [...found].sort();
+}
+
 /** Values of layerfs-path= on kernel command lines in boot menus. */
 export function menuLayerPaths(menus: ReadonlyMap<string, string>): string[] {
   const found = new Set<string>();
@@ -374,23 +386,9 @@ function casperInfo(
     layerfsPath,
     layerfsSource: inMenus[0] ? 'menu' : fromInitrd ? 'initrd' : undefined,
     initrdLayerfsPath: fromInitrd,
-    installSources: installSources === undefined ? [] : parseInstallSources(installSources),
+    installSources: installSources === undefined ? [] : sourcesOf(parseInstallSources(installSources)),
     menuLayerPaths: inMenus,
   };
-}
-
-export function parseInstallSources(text: string): CasperInfo['installSources'] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch {
-    return [];
-  }
-  if (!Array.isArray(doc)) return [];
-  return doc
-    .filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
-    .filter((e) => typeof e.path === 'string')
-    .map((e) => ({ id: String(e.id ?? e.path), path: String(e.path), default: e.default === true }));
 }
 
 /** live-boot with filesystem.module mounts the images it lists, in that order (first at the bottom), and no others. */
@@ -408,6 +406,19 @@ export function moduleStack(report: IsoReport, text: string, moduleFile: string,
       });
     return f;
   });
+}
+
+/** The root layers at these ISO paths (a chain, bottom first), with their compression read from each superblock. */
+export async function chainLayers(base: Pick<InspectResult, 'iso' | 'files'>, paths: readonly string[]): Promise<RootfsLayer[]> {
+  const out: RootfsLayer[] = [];
+  for (const p of paths) {
+    const f = base.files.find((x) => x.path === p);
+    const sb = f ? await readSuperblock(base.iso, f.lba * ISO_SECTOR) : undefined;
+    if (!f || !sb)
+      throw new UsageError(`${base.iso}: ${p} is missing or not a squashfs image`, { hint: 'the ISO is incomplete or damaged' });
+    out.push({ path: p, compression: sb.compression, blockSize: sb.blockSize, bytes: f.bytes, lba: f.lba });
+  }
+  return out;
 }
 
 /** The squashfs files casper stacks, bottom first: the LAYERFS_PATH chain, or every /casper/*.squashfs sorted. */

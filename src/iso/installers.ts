@@ -1,6 +1,7 @@
 // Which installers a base carries, and whether remaster can put its payload on the systems they install. Read from
 // the ISO's file tree and a few small files; each installer's route is documented in the README ("Installed systems").
 import { posix } from 'node:path';
+import { type InstallSource, type InstallSourcesDoc, missingMembers, sourcePaths } from './install-sources.js';
 import type { IsoFile } from './xorriso.js';
 
 export type InstallerKind = 'd-i-live-installer' | 'd-i' | 'calamares' | 'subiquity' | 'ubiquity';
@@ -15,6 +16,15 @@ export interface InstallerInfo {
   initrds?: string[] | undefined;
   /** Calamares: the base's unpackfs.conf. */
   unpackfs?: string | undefined;
+  /** subiquity: the install sources (each gets its own layer over its chain). */
+  sources?: InstallSource[] | undefined;
+  /** Ubiquity: the preseed files the boot entries load (ubiquity/success_command goes into each). */
+  seeds?: string[] | undefined;
+  /**
+   * The medium's installer files are in a shape no route covers (an unknown install-sources.yaml, a source whose chain
+   * misses a member): a build is refused unless it asks for the live session only.
+   */
+  unknownLayout?: boolean | undefined;
 }
 
 export interface TargetReach {
@@ -31,8 +41,10 @@ export interface InstallerEvidence {
   unpackfs?: string | undefined;
   /** The base has a live root (/live or /casper). */
   liveRoot: boolean;
-  /** Ubuntu's subiquity install sources (casper/install-sources.yaml). */
-  installSources: boolean;
+  /** Ubuntu's subiquity install sources (casper/install-sources.yaml), when the medium has them. */
+  installSources?: InstallSourcesDoc | undefined;
+  /** The preseed files boot menus load (file=/cdrom/preseed/...). */
+  menuSeeds?: readonly string[] | undefined;
   /** A netinst or DVD image: d-i installs the base system from the medium's package pool. */
   pool?: boolean | undefined;
 }
@@ -85,17 +97,58 @@ export function detectInstallers(e: InstallerEvidence): InstallerInfo[] {
       unpackfs: e.unpackfs,
     });
   }
-  if (e.installSources) {
-    out.push({
-      kind: 'subiquity',
-      supported: false,
-      route: 'subiquity installs the install-sources.yaml chain, which does not include the layer: not a route remaster has yet',
-    });
-  }
-  if (has(/^\/preseed\/ubuntu[^/]*\.seed$/) && !e.installSources) {
-    out.push({ kind: 'ubiquity', supported: false, route: 'Ubiquity copies the first squashfs only: not a route remaster has yet' });
+  if (e.installSources) out.push(subiquityRoute(e.installSources, e.files));
+  const seeds = (e.menuSeeds ?? []).filter((p) => e.files.some((f) => f.path === p));
+  if (has(/^\/preseed\/[^/]*\.seed$/) && !e.installSources) {
+    out.push(
+      seeds.length > 0
+        ? {
+            kind: 'ubiquity',
+            supported: true,
+            route: `ubiquity/success_command in ${seeds.join(', ')} installs the engine's .debs from the medium into /target (dpkg) and unpacks the payload, after Ubiquity's own install`,
+            seeds,
+          }
+        : {
+            kind: 'ubiquity',
+            supported: false,
+            route: 'no boot entry loads a preseed file (file=/cdrom/preseed/...), so success_command cannot be set',
+          },
+    );
   }
   return out;
+}
+
+/** subiquity's route: a layer over each install source's chain, named into it; or why not. */
+function subiquityRoute(doc: InstallSourcesDoc, files: readonly IsoFile[]): InstallerInfo {
+  if (!doc.ok) return { kind: 'subiquity', supported: false, unknownLayout: true, route: doc.why };
+  const has = (p: string) => files.some((f) => f.path === p);
+  for (const path of sourcePaths(doc.sources)) {
+    const missing = missingMembers(path, has);
+    if (missing.length > 0) {
+      const id = doc.sources.find((s) => s.path === path || s.variations.some((v) => v.path === path))?.id ?? path;
+      return {
+        kind: 'subiquity',
+        supported: false,
+        unknownLayout: true,
+        route: `install source ${id} (${path}): curtin mounts ${missing.join(', ')}, which the ISO lacks`,
+      };
+    }
+  }
+  const langs = doc.sources.filter((s) => s.preinstalledLangs.length > 0);
+  if (langs.length > 0) {
+    return {
+      kind: 'subiquity',
+      supported: false,
+      route: `install source ${langs.map((s) => s.id).join(', ')} installs a language layer on top (preinstalled_langs: <name>.<lang>.squashfs), whose own dpkg status would hide the engine's: remaster does not rebuild language layers`,
+    };
+  }
+  return {
+    kind: 'subiquity',
+    supported: true,
+    route:
+      'each install source gets a layer over its own chain (<name>.remaster.squashfs) and install-sources.yaml names it: curtin copies it with the chain',
+    sources: doc.sources,
+  };
 }
 
 /** The Debian installer remaster reaches on this base (live-installer on a live ISO, or d-i on a netinst/DVD), if any. */
@@ -117,4 +170,14 @@ export function targetReach(liveRoot: boolean, installers: readonly InstallerInf
           ? { reachable: false, why: installers.map((i) => `${i.kind}: ${i.route}`).join('; ') }
           : { reachable: false, why: 'the base carries no installer' },
   };
+}
+
+/**
+ * Whether installed systems get the engine from .debs on the medium (dpkg in the target) rather than from a layer:
+ * netinst and DVD images (no live root), and Ubiquity (its success_command runs after users, GRUB and packages were
+ * set up, so a copied layer would undo them).
+ */
+export function installsFromMedium(base: { pool?: unknown; installers: readonly InstallerInfo[] }, target: string | undefined): boolean {
+  if (base.pool) return true;
+  return target !== 'live' && base.installers.some((i) => i.kind === 'ubiquity' && i.supported);
 }

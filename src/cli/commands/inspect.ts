@@ -49,7 +49,13 @@ export function describeInspect(r: InspectResult): string {
         : 'casper: single layer set (casper stacks every /casper/*.squashfs, sorted)',
     );
     if (c.menuLayerPaths.length > 0) lines.push(`  layerfs-path in boot menus: ${c.menuLayerPaths.join(', ')}`);
-    for (const src of c.installSources) lines.push(`  install source ${src.id}: ${src.path}${src.default ? ' (default)' : ''}`);
+    for (const src of c.installSources) {
+      const vars = src.variations.filter((v) => v.name !== 'default').map((v) => `${v.name} ${v.path}`);
+      const langs = src.preinstalledLangs.length > 0 ? `; languages ${src.preinstalledLangs.join(' ')}` : '';
+      lines.push(
+        `  install source ${src.id}: ${src.path}${src.default ? ' (default)' : ''}${vars.length ? `; variations: ${vars.join(', ')}` : ''}${langs}`,
+      );
+    }
   }
   lines.push(`installers: ${r.installers.map((i) => i.kind).join(', ') || 'none'}`);
   for (const i of r.installers) lines.push(`  ${i.kind}: ${i.supported ? 'reached' : 'not reached'}: ${i.route}`);
