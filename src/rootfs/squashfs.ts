@@ -171,3 +171,16 @@ export async function squashfsCat(image: string, offset: number, path: string, i
   const r = await run('unsquashfs', ['-o', String(offset), '-cat', image, path], { ...io, okCodes: [0, 1, 2] });
   return r.exitCode === 0 ? r.stdout : undefined;
 }
+
+/**
+ * Compression level for the squashfs we write. The algorithm and block size follow the base (the kernel must
+ * read them); the level is ours to choose. A layer defaults to zstd/gzip level 3: it mostly holds image
+ * archives that are already compressed, which level 15 (mksquashfs' default) grinds through for nothing —
+ * measured 61.5 s vs 3.5 s on 685 MiB of libraries plus a 150 MiB archive, for a 4.5 % larger image.
+ * A rebuilt root keeps mksquashfs' default unless asked, like the distributions' own builds.
+ */
+export function squashLevel(compression: string, mode: 'layer' | 'rebuild', wanted: number | undefined): number | undefined {
+  if (compression !== 'zstd' && compression !== 'gzip') return undefined;
+  const level = wanted ?? (mode === 'layer' ? 3 : undefined);
+  return level === undefined ? undefined : Math.min(level, compression === 'gzip' ? 9 : 22);
+}

@@ -1,8 +1,9 @@
 // Squash: write the new layer (or the rebuilt root) as squashfs with the base's compression and block size.
 import { rename, rm, stat } from 'node:fs/promises';
 import { need, type Stage } from '../pipeline/context.js';
-import { newLayerIsoPath } from '../iso/layer-path.js';
-import { mksquashfs } from '../rootfs/squashfs.js';
+import { casperLayerIsoPath, newLayerIsoPath } from '../iso/layer-path.js';
+import { mksquashfs, squashLevel } from '../rootfs/squashfs.js';
+import { installsFromMedium } from '../iso/installers.js';
 import { mib } from '../util/format.js';
 import { baseIdentity } from '../pipeline/resume.js';
 
@@ -10,7 +11,12 @@ const LAYER_FILE = 'layer.squashfs';
 
 export const squash: Stage = {
   title: 'Write the root filesystem layer (squashfs)',
-  skip: (ctx) => (ctx.facts.base?.pool ? 'a netinst or DVD base has no live root: the payload went onto the medium' : undefined),
+  skip: (ctx) =>
+    ctx.facts.base?.pool
+      ? 'a netinst or DVD base has no live root: the payload went onto the medium'
+      : ctx.facts.base && ctx.facts.target === 'installed' && installsFromMedium(ctx.facts.base, ctx.facts.target)
+        ? 'target installed through Ubiquity: the payload went onto the medium, the live root is unchanged'
+        : undefined,
   resume: {
     key: 'squash',
     after: ['rootfs', 'engine', 'payload'],
@@ -36,7 +42,8 @@ export const squash: Stage = {
     const base = need(ctx.facts.base, 'base ISO');
     const layerRoot = need(ctx.facts.root, 'root layer');
     const root = layerRoot.root;
-    const top = base.rootfs[base.rootfs.length - 1];
+    const chain = ctx.facts.chain ?? base.rootfs;
+    const top = chain.at(-1);
     if (!top) throw new Error('internal: base has no root layer');
     const file = ctx.ws.path(LAYER_FILE);
     // Written beside and renamed when complete: a killed run never leaves half a layer under the real name.
@@ -61,22 +68,10 @@ export const squash: Stage = {
     );
     await rename(partial, file);
     const bytes = (await stat(file)).size;
-    const isoPath = newLayerIsoPath(base, layerRoot.mode, ctx.facts.target);
+    // Target installed on a subiquity base: the layer sits on the default install source's chain, named into it.
+    const isoPath = chain !== base.rootfs ? casperLayerIsoPath(top.path) : newLayerIsoPath(base, layerRoot.mode, ctx.facts.target);
     ctx.facts.layer = { isoPath, file, bytes };
     ctx.facts.isoMap.set(isoPath, file);
     task.output = `${isoPath}: ${mib(bytes)}`;
   },
 };
-
-/**
- * Compression level for the squashfs we write. The algorithm and block size follow the base (the kernel must
- * read them); the level is ours to choose. A layer defaults to zstd/gzip level 3: it mostly holds image
- * archives that are already compressed, which level 15 (mksquashfs' default) grinds through for nothing —
- * measured 61.5 s vs 3.5 s on 685 MiB of libraries plus a 150 MiB archive, for a 4.5 % larger image.
- * A rebuilt root keeps mksquashfs' default unless asked, like the distributions' own builds.
- */
-export function squashLevel(compression: string, mode: 'layer' | 'rebuild', wanted: number | undefined): number | undefined {
-  if (compression !== 'zstd' && compression !== 'gzip') return undefined;
-  const level = wanted ?? (mode === 'layer' ? 3 : undefined);
-  return level === undefined ? undefined : Math.min(level, compression === 'gzip' ? 9 : 22);
-}

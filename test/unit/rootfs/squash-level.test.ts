@@ -1,9 +1,9 @@
-// The squash stage: the squashfs level it writes with.
+// The squashfs level a layer or a rebuilt root is written with.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 test('squashfs level: 3 for a layer of zstd or gzip, the default for a rebuild, a wanted level capped per algorithm', async () => {
-  const { squashLevel } = await import('../../../src/stages/squash.js');
+  const { squashLevel } = await import('../../../src/rootfs/squashfs.js');
   assert.equal(squashLevel('zstd', 'layer', undefined), 3);
   assert.equal(squashLevel('zstd', 'rebuild', undefined), undefined);
   assert.equal(squashLevel('zstd', 'rebuild', 19), 19);
