@@ -21,6 +21,7 @@ import { preflight, requireRoot } from './stages/preflight.js';
 import { publish } from './stages/publish.js';
 import { readyStore } from './stages/ready-store.js';
 import { rootfs } from './stages/rootfs.js';
+import { sources } from './stages/sources.js';
 import { squash } from './stages/squash.js';
 import { verify } from './stages/verify.js';
 import type { Compression, Engine, Target } from './types.js';
@@ -35,6 +36,8 @@ const WORK_PARTS = [
   'payload-written.json',
   'iso-files',
   'installer',
+  'sources',
+  'install-sources.yaml',
   'medium',
   'meta',
   'mnt',
@@ -58,6 +61,7 @@ export const buildStages = [
   medium,
   readyStore,
   squash,
+  sources,
   metadata,
   installer,
   iso,
@@ -74,6 +78,8 @@ export interface BuildReport {
   target?: Target | undefined;
   mode?: 'layer' | 'rebuild' | undefined;
   layer?: { isoPath: string; bytes: number } | undefined;
+  /** subiquity bases: each install source path and the layer install-sources.yaml now names (unpacked bytes). */
+  installSources?: { from: string; to: string; size: number }[] | undefined;
   packages?: string[] | undefined;
   images?: PayloadManifest | undefined;
   /** What the shared caches (image archives, .deb downloads) under cacheDir saved. */
@@ -121,6 +127,7 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
       target: f.target,
       mode: f.root?.mode,
       layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
+      installSources: f.sourceLayers,
       packages: f.installedPackages,
       images: f.manifest,
       cache: f.cache,

@@ -3,7 +3,7 @@ import type { PayloadManifest } from '../images/manifest.js';
 import type { LayerChanges } from '../installer/layer-changes.js';
 import type { Target } from '../types.js';
 import type { VerifyOutcome } from '../verify/verdict.js';
-import type { InspectResult } from '../iso/inspect.js';
+import type { InspectResult, RootfsLayer } from '../iso/inspect.js';
 import type { RootLayer } from '../rootfs/layer.js';
 import type { MountStack } from '../rootfs/mounts.js';
 import type { ResumeStore } from './resume.js';
@@ -29,6 +29,13 @@ export interface Facts {
   layer?: { isoPath: string; file: string; bytes: number };
   /** Files written into the ISO: ISO path -> host file. */
   isoMap: Map<string, string>;
+  /**
+   * The base layers the build's root stacks, bottom first: the live chain, or for target installed on a subiquity
+   * base the default install source's chain (inspect stage).
+   */
+  chain?: RootfsLayer[];
+  /** subiquity bases: each install source path and the layer install-sources.yaml now names, with its unpacked size. */
+  sourceLayers?: { from: string; to: string; size: number }[];
   /** The root being changed (opened by the rootfs stage): its mode, folders, mounts and base identity. */
   root?: RootLayer;
   installedPackages?: string[];

@@ -1,7 +1,8 @@
 // Inspect: learn the base's flavor, boot setup, root layers and installers; settle the target; refuse what remaster
 // cannot handle, before any work.
 import { UsageError } from '../errors.js';
-import { type InspectResult, inspectIso } from '../iso/inspect.js';
+import { chainLayers, type InspectResult, inspectIso } from '../iso/inspect.js';
+import { curtinChain, sourcePaths } from '../iso/install-sources.js';
 import { reachedDi } from '../iso/installers.js';
 import type { Stage } from '../pipeline/context.js';
 import type { Target } from '../types.js';
@@ -10,8 +11,19 @@ import type { Target } from '../types.js';
  * The target a build gets: the one asked for when the base allows it (else a usage error), or by default both where
  * an installer route exists (and the payload suits installed systems), the live session otherwise.
  */
-export function resolveTarget(base: Pick<InspectResult, 'iso' | 'targets'>, asked: Target | undefined, liveOnlyPayload: boolean): Target {
+export function resolveTarget(
+  base: Pick<InspectResult, 'iso' | 'targets'> & { installers?: InspectResult['installers'] },
+  asked: Target | undefined,
+  liveOnlyPayload: boolean,
+): Target {
   const { live, installed } = base.targets;
+  // An installer whose files no route understands: a default live-only build would ship servers without the payload.
+  const unknown = asked === 'live' ? undefined : base.installers?.find((i) => i.unknownLayout);
+  if (unknown) {
+    throw new UsageError(`${base.iso}: unknown layout for ${unknown.kind}: ${unknown.route}`, {
+      hint: 'remaster cannot put the payload on systems installed from this ISO; pass --target live to build the live session only',
+    });
+  }
   if (asked === undefined) {
     if (!live.reachable) return 'installed';
     return installed.reachable && !liveOnlyPayload ? 'both' : 'live';
@@ -47,6 +59,19 @@ export const inspect: Stage = {
         `podmanStore ready: ${c.iso} is a Debian installer image, and a ready store is a squashfs the live session mounts`,
         {
           hint: 'use --podman-store load: the installed systems load the archives at first boot',
+        },
+      );
+    }
+    const sub = base.installers.find((i) => i.kind === 'subiquity' && i.supported);
+    const [defaultPath] = sourcePaths(sub?.sources ?? []);
+    // Target installed on a subiquity base: the build's own root is the default install source's chain (the live
+    // chain gets nothing); the other sources get theirs in the sources stage.
+    ctx.facts.chain = target === 'installed' && defaultPath ? await chainLayers(base, curtinChain(defaultPath)) : base.rootfs;
+    if (sub && target !== 'live' && c.podmanStore === 'ready') {
+      throw new UsageError(
+        `podmanStore ready: ${c.iso} installs through subiquity, and a ready store is a squashfs only the live session mounts`,
+        {
+          hint: 'use --podman-store load, or --target live',
         },
       );
     }

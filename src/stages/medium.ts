@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { run } from '../exec/run.js';
 import { MEDIUM_DEBS, MEDIUM_PAYLOAD } from '../installer/medium.js';
 import { need, type Stage } from '../pipeline/context.js';
+import { installsFromMedium } from '../iso/installers.js';
 import { mib } from '../util/format.js';
 
 /** The engine configuration remaster writes (when the package did not bring its own). */
@@ -14,7 +15,10 @@ const ENGINE_CONFIG = ['etc/docker/daemon.json', 'etc/containers/storage.conf'] 
 
 export const medium: Stage = {
   title: 'Put the engine packages and the payload on the installer medium',
-  skip: (ctx) => (ctx.facts.base?.pool ? undefined : 'the base has a live root: the payload goes into a squashfs layer'),
+  skip: (ctx) =>
+    ctx.facts.base && installsFromMedium(ctx.facts.base, ctx.facts.target)
+      ? undefined
+      : 'installed systems get the payload with a squashfs layer (or only the live session does)',
   async run(ctx, task) {
     const root = need(ctx.facts.root, 'root layer');
     const debs = need(ctx.facts.debs, 'engine packages');
@@ -59,7 +63,8 @@ export const medium: Stage = {
       { signal: ctx.signal },
     );
     const bytes = (await stat(tarFile)).size;
-    ctx.facts.layer = { isoPath: MEDIUM_PAYLOAD, file: tarFile, bytes };
+    // Nothing live gets a layer (a netinst base, or target installed): the tar is the build's layer.
+    if (ctx.facts.base?.pool || ctx.facts.target === 'installed') ctx.facts.layer = { isoPath: MEDIUM_PAYLOAD, file: tarFile, bytes };
     ctx.facts.isoMap.set(MEDIUM_PAYLOAD, tarFile);
     let debBytes = 0;
     for (const d of debs) {

@@ -71,9 +71,6 @@ export const metadata: Stage = {
       await put('/.disk/info', ctx.config.diskInfo);
       notes.push('.disk/info branded');
     }
-    if (base.casper?.installSources.length) {
-      notes.push('install-sources.yaml unchanged: an installation copies the base chain without the payload');
-    }
     task.output = notes.join('; ') || 'nothing to change';
   },
 };
@@ -102,7 +99,8 @@ function menuEdit(ctx: BuildContext): MenuEdit | undefined {
   if (b.serialConsole) e.serial = true;
   if (b.menuTitle !== undefined) e.title = b.menuTitle;
   if (b.menuTimeout !== undefined) e.timeoutSeconds = b.menuTimeout;
-  if (base.casper?.layered && ctx.facts.root?.mode === 'layer') {
+  // Target installed leaves the live chain as it was: the boot menus keep booting it.
+  if (base.casper?.layered && ctx.facts.root?.mode === 'layer' && ctx.facts.target !== 'installed') {
     const top = base.rootfs.at(-1);
     if (!top) throw new Error('internal: no casper layer');
     e.layerfs = {

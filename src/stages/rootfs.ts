@@ -62,14 +62,19 @@ export const rootfs: Stage = {
     const say = (line: string) => {
       task.output = line;
     };
-    const br = base.pool ? await installedBaseRoot(ctx, base.pool, say) : baseRoot(base);
+    const chain = ctx.facts.chain ?? base.rootfs;
+    const br = base.pool ? await installedBaseRoot(ctx, base.pool, say) : baseRoot({ ...base, rootfs: chain });
     const root = new RootLayer(ctx.ws.root, br, mode, ctx.mounts, ctx.signal);
     ctx.facts.root = root;
     // The layer outlives a run (mounts never do): an earlier run's on the same base is kept, unmounted (even a
     // mount would mark its upper directory), and later stages decide by their own records what is still right.
     const resume = ctx.resume;
     const stamp =
-      resume?.stamp('rootfs', { base: await baseIdentity(ctx), mode, mirror: base.pool ? ctx.config.mirror : undefined }, []) ?? '';
+      resume?.stamp(
+        'rootfs',
+        { base: await baseIdentity(ctx), mode, mirror: base.pool ? ctx.config.mirror : undefined, chain: chain.map((l) => l.path) },
+        [],
+      ) ?? '';
     const rec = resume && root.exists() ? await resume.reusable('rootfs', stamp) : undefined;
     const recorded = (rec?.facts as { architecture?: string } | undefined)?.architecture;
     if (recorded) {
