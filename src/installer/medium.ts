@@ -3,3 +3,5 @@
 export const MEDIUM_DIR = '/remaster';
 export const MEDIUM_DEBS = `${MEDIUM_DIR}/debs`;
 export const MEDIUM_PAYLOAD = `${MEDIUM_DIR}/payload.tar`;
+/** Ubiquity bases: the install script its success_command runs (d-i keeps its copy in the initrd). */
+export const MEDIUM_INSTALL = `${MEDIUM_DIR}/install.sh`;

@@ -25,12 +25,31 @@ export function preseedLines(text: string): string[] {
   return out;
 }
 
-const LATE = /^\s*\S+\s+preseed\/late_command\s+string\s?/;
+/** A debconf question holding a shell command an installer runs at its end. */
+export interface CommandQuestion {
+  owner: string;
+  name: string;
+}
+/** d-i's late command. */
+export const DI_LATE: CommandQuestion = { owner: 'd-i', name: 'preseed/late_command' };
+/** Ubiquity's: run in the live session once the system is installed, /target still mounted. */
+export const UBIQUITY_SUCCESS: CommandQuestion = { owner: 'ubiquity', name: 'ubiquity/success_command' };
+
+function questionLine(q: CommandQuestion): RegExp {
+  return new RegExp(`^\\s*\\S+\\s+${q.name.replace('/', '\\/')}\\s+string\\s?`);
+}
+const LATE = questionLine(DI_LATE);
 
 /** The value of the last preseed/late_command in text (continuations kept), or undefined. */
 export function lateCommand(text: string): string | undefined {
+  return lateCommandOf(text, DI_LATE);
+}
+
+/** The value of the last answer to a command question in text, or undefined. */
+export function lateCommandOf(text: string, q: CommandQuestion): string | undefined {
+  const re = q === DI_LATE ? LATE : questionLine(q);
   let found: string | undefined;
-  for (const l of preseedLines(text)) if (LATE.test(l)) found = l.replace(LATE, '').trim();
+  for (const l of preseedLines(text)) if (re.test(l)) found = l.replace(re, '').trim();
   return found;
 }
 
@@ -54,20 +73,21 @@ export function recommendsOff(text: string): boolean {
  * One preseed file from the parts in order (later answers win), with remaster's late commands run after whatever
  * late_command the parts end up with.
  */
-export function mergePreseed(parts: readonly PreseedPart[], lateCommands: readonly string[] = []): string {
+export function mergePreseed(parts: readonly PreseedPart[], lateCommands: readonly string[] = [], q: CommandQuestion = DI_LATE): string {
+  const re = questionLine(q);
   let late: string | undefined;
   const body: string[] = [];
   for (const p of parts) {
-    body.push(`# --- ${p.source}`);
+    if (p.source) body.push(`# --- ${p.source}`);
     for (const l of preseedLines(p.text)) {
-      if (LATE.test(l)) late = l.replace(LATE, '').trim();
+      if (re.test(l)) late = l.replace(re, '').trim();
       else body.push(l);
     }
   }
   const commands = [...(late ? [late] : []), ...lateCommands];
   if (commands.length > 0) {
-    body.push("# --- late commands: the preseeded one first, then remaster's");
-    body.push(`d-i preseed/late_command string ${commands.join('; \\\n  ')}`);
+    body.push("# --- commands run at the end: the preseeded one first, then remaster's");
+    body.push(`${q.owner} ${q.name} string ${commands.join('; \\\n  ')}`);
   }
   return `${body.join('\n').replace(/\n+$/, '')}\n`;
 }

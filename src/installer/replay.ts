@@ -22,7 +22,7 @@ export interface ReplayExpectation {
 }
 
 export interface ReplayResult {
-  route: 'd-i-live-installer' | 'd-i' | 'calamares';
+  route: 'd-i-live-installer' | 'd-i' | 'calamares' | 'ubiquity';
   /** What failed, in words; empty when the installed root has everything. */
   problems: string[];
 }
@@ -154,15 +154,20 @@ export async function replayNetinst(o: {
   debs: readonly string[];
   payloadIsoPath: string;
   payloadFile: string;
-  commands: readonly string[];
+  /** d-i's commands (in-target among them); none for Ubiquity, whose live session has the usual tools and chroot. */
+  commands?: readonly string[] | undefined;
   mounts: MountStack;
   expect: ReplayExpectation;
   signal?: AbortSignal | undefined;
+  route?: 'd-i' | 'ubiquity' | undefined;
 }): Promise<ReplayResult> {
   const work = join(o.dir, 'd-i');
   const target = await scratchTarget(work, o.baseRoot, o.mounts);
-  const path = await commandFolder(join(work, 'bin'), o.commands);
-  await writeFile(join(path, 'in-target'), `#!/bin/sh\nexec ${IN_ROOT} "$REMASTER_TARGET" "$@"\n`, { mode: 0o755 });
+  let path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+  if (o.commands) {
+    path = await commandFolder(join(work, 'bin'), o.commands);
+    await writeFile(join(path, 'in-target'), `#!/bin/sh\nexec ${IN_ROOT} "$REMASTER_TARGET" "$@"\n`, { mode: 0o755 });
+  }
   const cdrom = join(work, 'cdrom');
   await mkdir(join(cdrom, o.debsIsoPath), { recursive: true });
   for (const d of o.debs) await symlink(d, join(cdrom, o.debsIsoPath, basename(d)));
@@ -178,8 +183,8 @@ export async function replayNetinst(o: {
       }),
     );
     const missing = missingCommands(r.stderr).filter((c) => c !== 'in-target');
-    const problems = missing.length > 0 ? [`the late command calls commands d-i does not have: ${missing.join(', ')}`] : [];
-    return { route: 'd-i', problems: [...problems, ...(await checkTarget(target, o.expect, o.signal))] };
+    const problems = missing.length > 0 ? [`the late command calls commands the installer does not have: ${missing.join(', ')}`] : [];
+    return { route: o.route ?? 'd-i', problems: [...problems, ...(await checkTarget(target, o.expect, o.signal))] };
   } finally {
     await o.mounts.unwind();
   }

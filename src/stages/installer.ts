@@ -7,9 +7,14 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RemasterError } from '../errors.js';
 import { initrdSegment } from '../installer/cpio.js';
-import { MEDIUM_DEBS, MEDIUM_PAYLOAD } from '../installer/medium.js';
+import { MEDIUM_DEBS, MEDIUM_INSTALL, MEDIUM_PAYLOAD } from '../installer/medium.js';
+import { checkInstallSources, describeChecks } from '../installer/curtin.js';
+import { INSTALL_SOURCES, type InstallSource, parseInstallSources } from '../iso/install-sources.js';
+import { ISO_SECTOR } from '../iso/probe.js';
+import { readIsoTexts } from '../iso/xorriso.js';
+import { squashfsInIsoOptions } from '../rootfs/layer.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
-import { mergePreseed, type PreseedPart, recommendsOff } from '../installer/preseed.js';
+import { lateCommandOf, mergePreseed, type PreseedPart, recommendsOff, UBIQUITY_SUCCESS } from '../installer/preseed.js';
 import {
   initrdCommands,
   type ReplayExpectation,
@@ -153,6 +158,15 @@ export const installer: Stage = {
         `d-i: ${netinst.initrds?.length ?? 0} initrd(s) carry the late command for ${debs.length} .deb and the payload (replayed and checked)${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
       );
     }
+    const ubiquity = routes.find((r) => r.kind === 'ubiquity');
+    if (ubiquity) {
+      notes.push(await ubiquityRoute(ctx, ubiquity.seeds ?? [], expect, (l) => (task.output = l)));
+    }
+    const subiquity = routes.find((r) => r.kind === 'subiquity');
+    if (subiquity) {
+      task.output = "subiquity: mounting each install source's chain as curtin does, and checking it";
+      notes.push(await checkSubiquity(ctx, subiquity.sources ?? [], expect));
+    }
     if (user && (di || netinst) && recommendsOff(user.text) && base.boot.uefi)
       notes.push(
         `warning: ${ctx.config.preseed} turns Recommends off, so d-i installs GRUB without its signed build: installed servers will boot only with Secure Boot off (drop base-installer/install-recommends false)`,
@@ -160,6 +174,96 @@ export const installer: Stage = {
     task.output = notes.join('; ');
   },
 };
+
+/** The command the Ubiquity seeds run: the medium's install script (d-i-netinst.sh), from the live session's /cdrom. */
+export const UBIQUITY_COMMAND = `sh /cdrom${MEDIUM_INSTALL}`;
+
+/**
+ * Ubiquity: ubiquity/success_command in every seed a boot entry loads runs the medium's install script (the engine's
+ * .debs with dpkg in /target, then the payload tar), after the seed's own command; replayed on the base root.
+ */
+async function ubiquityRoute(
+  ctx: BuildContext,
+  seeds: readonly string[],
+  expect: ReplayExpectation,
+  say: (l: string) => void,
+): Promise<string> {
+  const base = need(ctx.facts.base, 'base ISO');
+  const root = need(ctx.facts.root, 'root layer');
+  const debs = need(ctx.facts.debs, 'engine packages');
+  const script = render(readTemplate('d-i-netinst.sh'), { DEBS: MEDIUM_DEBS, PAYLOAD: MEDIUM_PAYLOAD }, 'd-i-netinst.sh');
+  const dir = ctx.ws.path('installer');
+  await mkdir(dir, { recursive: true });
+  const host = join(dir, 'ubiquity-install.sh');
+  await writeFile(host, script, { mode: 0o755 });
+  ctx.facts.isoMap.set(MEDIUM_INSTALL, host);
+  let kept = 0;
+  for (const [seed, text] of await readIsoTexts(base.iso, seeds, { signal: ctx.signal })) {
+    if (lateCommandOf(text, UBIQUITY_SUCCESS) !== undefined) kept += 1;
+    const out = join(dir, seed.slice(1).replaceAll('/', '__'));
+    await writeFile(out, mergePreseed([{ source: '', text }], [UBIQUITY_COMMAND], UBIQUITY_SUCCESS));
+    ctx.facts.isoMap.set(seed, out);
+  }
+  say('Ubiquity: replaying its success command (dpkg -i in /target, the payload unpacked) on the first squashfs');
+  const replayDir = ctx.ws.path('installer', 'replay');
+  const first = base.rootfs[0];
+  if (!first) throw new Error('internal: no root layer');
+  const mounts = ctx.mounts;
+  await root.unmount();
+  const rofs = join(replayDir, 'rofs');
+  await mkdir(rofs, { recursive: true });
+  await mounts.mount({
+    source: base.iso,
+    target: rofs,
+    type: 'squashfs',
+    options: squashfsInIsoOptions({ offset: first.lba * ISO_SECTOR, bytes: first.bytes }),
+  });
+  requireReplayed(
+    await replayNetinst({
+      dir: replayDir,
+      baseRoot: rofs,
+      script,
+      debsIsoPath: MEDIUM_DEBS,
+      debs,
+      payloadIsoPath: MEDIUM_PAYLOAD,
+      payloadFile: need(ctx.facts.isoMap.get(MEDIUM_PAYLOAD), 'payload tar'),
+      mounts,
+      expect,
+      signal: ctx.signal,
+      route: 'ubiquity',
+    }),
+  );
+  await rm(replayDir, { recursive: true, force: true });
+  return `Ubiquity: success_command in ${seeds.join(', ')}${kept ? ` (after the seed's own command in ${kept})` : ''} installs ${debs.length} .deb and the payload (replayed and checked)`;
+}
+
+/** subiquity: each install source's chain as curtin mounts it, from the medium as it will be written. */
+async function checkSubiquity(ctx: BuildContext, sources: readonly InstallSource[], expect: ReplayExpectation): Promise<string> {
+  const base = need(ctx.facts.base, 'base ISO');
+  const yaml = ctx.facts.isoMap.get(INSTALL_SOURCES);
+  const written = yaml ? parseInstallSources(await readFile(yaml, 'utf8')) : undefined;
+  if (!written?.ok)
+    throw new Error(`internal: the rewritten install-sources.yaml does not parse (${written ? written.why : 'not written'})`);
+  const checks = await checkInstallSources({
+    sources: written.sources,
+    lookup: (p) => {
+      const file = ctx.facts.isoMap.get(p);
+      if (file) return { file };
+      const f = base.files.find((x) => x.path === p);
+      return f ? { iso: base.iso, offset: f.lba * ISO_SECTOR, bytes: f.bytes } : undefined;
+    },
+    expect: { ...expect, deleted: [] },
+    dir: ctx.ws.path('installer', 'curtin'),
+    signal: ctx.signal,
+  });
+  const bad = checks.filter((c) => c.problems.length > 0);
+  if (bad.length > 0) {
+    throw new RemasterError(`a subiquity install from this ISO would miss part of the payload: ${describeChecks(bad).join('; ')}`, {
+      hint: 'this is a remaster bug for this base: report it with the base ISO name and the build log',
+    });
+  }
+  return `subiquity: ${sources.length} install source(s), ${checks.length} chain(s) mounted as curtin does and checked (${describeChecks(checks).join('; ')})`;
+}
 
 /**
  * Append remaster's segment to every d-i initrd of the medium: its files, and the merged /preseed.cfg (the initrd's own
