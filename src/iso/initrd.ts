@@ -277,6 +277,8 @@ export async function splitArchives(stream: AsyncIterable<Buffer | string>, newE
 
 /** The sizes of the cpio record at the start of buf (header and name; data and its padding), or 'short'. */
 function cpioRecord(buf: Buffer): { headerBytes: number; dataBytes: number; trailer: boolean } | 'short' {
+  // A chunk of the decompressed stream may end exactly at a record's end, or inside the next magic.
+  if (buf.length < 6) return 'short';
   const magic = buf.subarray(0, 6).toString('latin1');
   if (magic === '070701' || magic === '070702') {
     if (buf.length < 110) return 'short';

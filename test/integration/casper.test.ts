@@ -2,12 +2,14 @@
 // chain extended and every menu entry pointed at it, metadata, boot setup replayed, rebuild mode, refusals.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { readInitrd } from '../../src/iso/initrd.js';
 import { inspectIso, type InspectResult } from '../../src/iso/inspect.js';
+import { readTemplate } from '../../src/units/render.js';
 import { xorrisoReport } from '../../src/iso/xorriso.js';
 import { casperIso, cli, mountsBelow } from '../helpers/fixture.js';
 import { extract, tool } from '../helpers/iso-surgery.js';
@@ -266,4 +268,28 @@ test('refused before any work: a layered casper ISO missing a layer of its chain
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /unknown layout: root filesystem under \/casper but the initrd \/casper\/initrd has live-boot scripts/);
   assert.equal(tool('sh', ['-c', `ls -A ${dir}`]).includes('never.iso'), false);
+});
+
+test("the fixture's initrd is Debian's (modules for its kernel) with casper's scripts in place of live-boot's", T, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'remaster-casper-initrd-'));
+  for (const shape of ['layered', 'single'] as const) {
+    const initrd = readIso(await casperIso(shape), '/casper/initrd', dir);
+    const r = await readInitrd(initrd, 0, statSync(initrd).size, (n) => n.startsWith('conf/conf.d/') || n === 'scripts/casper');
+    assert.deepEqual(
+      r.parts.map((p) => p.compression),
+      ['none', shape === 'single' ? 'lz4' : 'zstd'],
+    );
+    assert.ok(r.names.has('init'), 'initramfs-tools /init');
+    assert.ok(
+      [...r.names].some((n) => /^usr\/lib\/modules\/[^/]+\/kernel\/fs\/squashfs\/squashfs\.ko/.test(n)),
+      'the kernel modules a live root needs',
+    );
+    for (const n of r.names) assert.doesNotMatch(n, /^(scripts\/live|usr\/lib\/live\/|etc\/live\/|usr\/bin\/live-boot$)/, `${shape}: ${n}`);
+    assert.equal(r.files.get('scripts/casper'), readTemplate('casper-initrd.sh'));
+    assert.equal(r.files.get('conf/conf.d/default-boot-to-casper.conf'), 'export BOOT=casper\n');
+    assert.equal(
+      r.files.get('conf/conf.d/default-layer.conf'),
+      shape === 'layered' ? 'LAYERFS_PATH=minimal.standard.live.squashfs\n' : undefined,
+    );
+  }
 });

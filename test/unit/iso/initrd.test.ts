@@ -100,3 +100,29 @@ test('archives one after another in a decompressed stream (a segment appended to
   assert.equal(archives, 2);
   assert.deepEqual(names, ['scripts', 'scripts/live', 'usr', 'usr/lib', 'usr/lib/live-installer.d', 'usr/lib/live-installer.d/remaster']);
 });
+
+test('a chunk that ends exactly at a record, or inside the next magic, is not mistaken for a bad header', async () => {
+  const a = newcArchive(
+    [
+      { path: 'scripts/casper', mode: 0o755, content: 'x'.repeat(4096) },
+      { path: 'conf/initramfs.conf', mode: 0o644, content: 'COMPRESS=lz4\n' },
+    ],
+    0,
+  );
+  const second = a.indexOf('070701', 6);
+  assert.ok(second > 0);
+  // Every cut point from just before the second record's magic to just after it.
+  for (let cut = second - 2; cut <= second + 7; cut++) {
+    const names: string[] = [];
+    await splitArchives(Readable.from([a.subarray(0, cut), a.subarray(cut)]), () => {
+      const e = cpioStream.extract();
+      e.on('entry', (h: { name: string }, s: NodeJS.ReadableStream, next: () => void) => {
+        names.push(h.name);
+        s.on('end', next);
+        s.resume();
+      });
+      return e;
+    });
+    assert.ok(names.includes('conf/initramfs.conf'), `cut at ${cut}: ${names.join(', ')}`);
+  }
+});
