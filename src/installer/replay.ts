@@ -179,6 +179,8 @@ export async function replayNetinst(o: {
       run('/bin/sh', [join(work, 'late')], {
         signal: o.signal,
         env: { PATH: path, REMASTER_TARGET: target, REMASTER_CDROM: cdrom },
+        // The installer's environment has none of the build host's temp folders (dpkg-deb in the chroot uses TMPDIR).
+        unsetEnv: ['TMPDIR', 'TMP', 'TEMP'],
         hint: "d-i's late command failed on the build host: systems installed from this ISO would lack the engine",
       }),
     );
