@@ -27,6 +27,8 @@ export async function checkInstallSources(o: {
   sources: readonly InstallSource[];
   lookup: MemberLookup;
   expect: ReplayExpectation;
+  /** More checks on each mounted chain (its root): problems in words. */
+  more?: ((root: string) => Promise<string[]>) | undefined;
   dir: string;
   signal?: AbortSignal | undefined;
 }): Promise<SourceCheck[]> {
@@ -54,6 +56,7 @@ export async function checkInstallSources(o: {
         members.map((x) => x.m as ChainMember),
       );
       check.problems.push(...(await checkTarget(root, o.expect, o.signal)));
+      if (o.more) check.problems.push(...(await o.more(root)));
     } finally {
       await mounts.unwind();
       await rm(dir, { recursive: true, force: true });

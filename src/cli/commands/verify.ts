@@ -11,6 +11,7 @@ import { parseRef } from '../../images/reference.js';
 import { inspectIso } from '../../iso/inspect.js';
 import { evidenceIndexPaths } from '../../qemu/evidence.js';
 import type { Accel, Engine, Firmware, Media } from '../../types.js';
+import { checkCasperInstall } from '../../verify/casper-install.js';
 import { storeDiskTag } from '../../verify/store-disk.js';
 import { type VerifyOptions, verifyIso } from '../../verify/verify-iso.js';
 import { flagValue, parseFlags } from '../flags.js';
@@ -73,9 +74,16 @@ export async function verifyCommand(argv: string[], signal: AbortSignal): Promis
     throw new UsageError('remaster verify takes one ISO path', { hint: 'remaster verify out.iso --engine docker --expect app:1.0' });
   const o = verifyOptions(iso, raw, signal);
   const json = flagValue('verify', 'json', raw) === true;
-  await inspectIso(iso, { signal });
+  const base = await inspectIso(iso, { signal });
   const evidenceDir = o.evidenceDir;
   await mkdir(evidenceDir, { recursive: true });
+  if (o.install && base.flavor === 'ubuntu-casper') {
+    // Ubuntu's installers cannot run here: the host-side check of what they would copy, with its limits said.
+    const r = await checkCasperInstall({ base, engine: o.engine, expected: o.expected, dir: join(evidenceDir, 'curtin'), signal });
+    if (json) process.stdout.write(`${JSON.stringify({ ok: r.ok, iso, check: 'host', limits: r.limits, sources: r.sources }, null, 2)}\n`);
+    else process.stdout.write([...r.lines, `${r.ok ? 'PASS' : 'FAIL'}: ${r.limits}`, ''].join('\n'));
+    return r.ok ? ExitCode.ok : ExitCode.failed;
+  }
   const trace: CommandTrace | undefined =
     flagValue('verify', 'verbose', raw) === true
       ? { command: (a) => process.stderr.write(`$ ${quoteArgv(a, 4000)}\n`), line: (l) => process.stderr.write(`  ${l}\n`) }
