@@ -85,10 +85,18 @@ test(
     );
     assert.equal(r.casper?.layered, true);
     assert.equal(r.casper?.initrdLayerfsPath, 'minimal.standard.live.squashfs');
-    assert.deepEqual(r.casper?.installSources, [
-      { id: 'fixture-minimal', path: 'minimal.squashfs', default: true },
-      { id: 'fixture-standard', path: 'minimal.standard.squashfs', default: false },
-    ]);
+    assert.deepEqual(
+      r.casper?.installSources.map((s) => [s.id, s.path, s.default, s.variations.map((v) => v.path)]),
+      [
+        ['ubuntu-desktop-minimal', 'minimal.squashfs', true, ['minimal.squashfs', 'minimal.enhanced-secureboot.squashfs']],
+        [
+          'ubuntu-desktop',
+          'minimal.standard.squashfs',
+          false,
+          ['minimal.standard.squashfs', 'minimal.standard.enhanced-secureboot.squashfs'],
+        ],
+      ],
+    );
     assert.deepEqual(
       r.initrd?.parts.map((p) => p.compression),
       ['none', 'zstd'],
@@ -126,6 +134,8 @@ test('layer mode on layered casper: the chain is extended, every menu entry boot
   const r = await build(
     base,
     out,
+    '--target',
+    'live',
     '--serial-console',
     '--kernel-arg',
     'remaster.test=1',
@@ -198,7 +208,7 @@ test('layer mode on layered casper: the chain is extended, every menu entry boot
   // The base's layers are copied, not rewritten.
   for (const p of ['/casper/minimal.squashfs', '/casper/minimal.standard.live.squashfs'])
     assert.equal(md5(readIso(out, p, dir)), md5(readIso(base, p, dir)), p);
-  // install-sources.yaml is left as it was (documented: an installation copies the base chain).
+  // --target live: install-sources.yaml is left as it was (ubuntu-installers.test.ts covers the installed target).
   assert.equal(md5(readIso(out, '/casper/install-sources.yaml', dir)), md5(readIso(base, '/casper/install-sources.yaml', dir)));
   assert.deepEqual(mountsBelow(dir), []);
 });
