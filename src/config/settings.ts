@@ -286,6 +286,22 @@ export const SETTINGS = [
     flags: { build: { name: 'preseed', arg: '<file>' } },
   }),
   setting({
+    key: 'autoinstall',
+    doc: "subiquity's autoinstall file (Ubuntu server 22.04+, desktop 24.04+): embedded as /autoinstall.yaml, which subiquity reads from 24.04 on; kept as written (the payload needs no late-commands)",
+    schema: string(),
+    paths: 'path',
+    parse: (k: string, v: unknown) => existingFile(k, v),
+    flags: { build: { name: 'autoinstall', arg: '<file>' } },
+  }),
+  setting({
+    key: 'autoinstallUnattended',
+    doc: 'with autoinstall: also a NoCloud seed (/nocloud/) and the kernel arguments `autoinstall ds=nocloud;s=/cdrom/nocloud/` in every live entry, so any release installs with no question (and wipes the disk it chooses)',
+    schema: { type: 'boolean', default: false },
+    default: false,
+    parse: (k: string, v: unknown) => bool(k, v),
+    flags: { build: { name: 'autoinstall-unattended' } },
+  }),
+  setting({
     key: 'compression',
     doc: 'image archive compression',
     schema: enumOf(COMPRESSIONS, 'zstd'),

@@ -50,7 +50,9 @@ export function editArgs(args: string, e: MenuEdit, other: string[]): { args: st
   return { args: live === before ? args : `${live}${sepText}`, changed: live !== before };
 }
 
-export function editGrubCfg(text: string, e: MenuEdit): MenuResult {
+export function editGrubCfg(text: string, menu: MenuEdit): MenuResult {
+  // GRUB splits commands at an unquoted `;` (NoCloud's `ds=nocloud;s=...`): escaped, the kernel gets it whole.
+  const e: MenuEdit = menu.addArgs ? { ...menu, addArgs: menu.addArgs.map((a) => a.replaceAll(';', '\\;')) } : menu;
   const other: string[] = [];
   let edited = 0;
   let titled = false;

@@ -1,6 +1,8 @@
 // Inspect: learn the base's flavor, boot setup, root layers and installers; settle the target; refuse what remaster
 // cannot handle, before any work.
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { parseAutoinstall } from '../installer/autoinstall.js';
 import { chainLayers, type InspectResult, inspectIso } from '../iso/inspect.js';
 import { curtinChain, sourcePaths } from '../iso/install-sources.js';
 import { reachedDi } from '../iso/installers.js';
@@ -83,6 +85,28 @@ export const inspect: Stage = {
           hint: di ? 'add --target installed or both' : 'leave --preseed out for this base',
         },
       );
+    }
+    if (c.autoinstall !== undefined && (target === 'live' || !sub)) {
+      throw new UsageError(
+        `autoinstall: ${c.iso} ${sub ? `is built for target ${target}` : 'has no subiquity installer remaster installs through'}, so ${c.autoinstall} would go nowhere`,
+        {
+          hint: sub
+            ? 'add --target installed or both'
+            : 'leave --autoinstall out for this base (Ubiquity reads preseed seeds, not autoinstall)',
+        },
+      );
+    }
+    if (c.autoinstallUnattended && c.autoinstall === undefined) {
+      throw new UsageError('autoinstallUnattended: there is no autoinstall file to run unattended', {
+        hint: 'add --autoinstall <file>',
+      });
+    }
+    if (c.autoinstall !== undefined) {
+      const doc = parseAutoinstall(await readFile(c.autoinstall, 'utf8'));
+      if (!doc.ok)
+        throw new UsageError(`autoinstall: ${c.autoinstall}: ${doc.why}`, {
+          hint: 'see https://canonical-subiquity.readthedocs-hosted.com/en/latest/reference/autoinstall-reference.html',
+        });
     }
     if (c.verifyInstall && target === 'live') {
       throw new UsageError('verifyInstall: the build targets the live session only, so an installed system would have nothing to show', {

@@ -1,10 +1,11 @@
 // Metadata: what the medium says about its root (package manifest, unpacked size), the boot menus (casper's
 // layer path, kernel arguments, serial console, title, timeout) and .disk/info. Only files that change are
 // written; the iso stage maps them in and updates their checksum entries.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
+import { autoinstallFiles, parseAutoinstall, UNATTENDED_ARGS } from '../installer/autoinstall.js';
 import { editGrubCfg, editIsolinuxCfg, isGrubMenu, type MenuEdit } from '../iso/menus.js';
 import { readIsoTexts } from '../iso/xorriso.js';
 import { type BuildContext, need, type Stage } from '../pipeline/context.js';
@@ -67,6 +68,17 @@ export const metadata: Stage = {
       if (other.size > 0) notes.push(`entries booting ${[...other].join(', ')} keep their own chain (no payload)`);
     }
 
+    if (ctx.config.autoinstall !== undefined) {
+      const text = await readFile(ctx.config.autoinstall, 'utf8');
+      const doc = parseAutoinstall(text);
+      if (!doc.ok) throw new UsageError(`autoinstall: ${ctx.config.autoinstall}: ${doc.why}`);
+      const files = autoinstallFiles(text, doc, ctx.config.autoinstallUnattended);
+      for (const [isoPath, content] of files) await put(isoPath, content);
+      notes.push(
+        `${[...files.keys()].join(', ')} from ${ctx.config.autoinstall}${doc.lateCommands > 0 ? ` (its ${doc.lateCommands} late-commands kept; remaster adds none)` : ''}`,
+      );
+    }
+
     if (ctx.config.diskInfo !== undefined) {
       await put('/.disk/info', ctx.config.diskInfo);
       notes.push('.disk/info branded');
@@ -95,7 +107,8 @@ function menuEdit(ctx: BuildContext): MenuEdit | undefined {
   const layer = need(ctx.facts.layer, 'new layer');
   const b = ctx.config;
   const e: MenuEdit = { kernels: base.kernels };
-  if (b.kernelArgs.length > 0) e.addArgs = b.kernelArgs;
+  const args = [...b.kernelArgs, ...(b.autoinstall !== undefined && b.autoinstallUnattended ? UNATTENDED_ARGS : [])];
+  if (args.length > 0) e.addArgs = args;
   if (b.serialConsole) e.serial = true;
   if (b.menuTitle !== undefined) e.title = b.menuTitle;
   if (b.menuTimeout !== undefined) e.timeoutSeconds = b.menuTimeout;

@@ -95,71 +95,108 @@ function lbas(iso: string): Map<string, number> {
   return m;
 }
 
+const AUTOINSTALL = `autoinstall:
+  version: 1
+  identity: {hostname: oem-server, username: oem, password: "$6$x$y"}
+  late-commands:
+    - echo oem-own > /target/root/oem
+`;
+
 interface Report {
   target: string;
   installSources?: { from: string; to: string; size: number }[];
 }
 
-test('24.04 server, target both: each install source gets a layer over its own chain, install-sources.yaml names it', T, async () => {
-  const base = await casperIso('server');
-  const dir = mkdtempSync(join(tmpdir(), 'remaster-ubuntu-server-'));
-  const out = join(dir, 'server.iso');
-  const r = await build(base, out);
-  assert.equal(r.status, 0, r.stderr);
-  assert.doesNotMatch(r.stderr, /install-sources\.yaml unchanged/);
-  assert.match(r.stderr, /2 install source\(s\), 2 chain\(s\) mounted as curtin does and checked/);
-  const report = JSON.parse(r.stdout) as Report;
-  assert.equal(report.target, 'both');
-  assert.deepEqual(
-    report.installSources?.map((s) => [s.from, s.to]),
-    [
-      ['ubuntu-server-minimal.ubuntu-server.squashfs', 'ubuntu-server-minimal.ubuntu-server.remaster.squashfs'],
-      ['ubuntu-server-minimal.squashfs', 'ubuntu-server-minimal.remaster.squashfs'],
-    ],
-  );
+test(
+  '24.04 server, target both: each install source gets a layer over its own chain, install-sources.yaml names it; the autoinstall embedded',
+  T,
+  async () => {
+    const base = await casperIso('server');
+    const dir = mkdtempSync(join(tmpdir(), 'remaster-ubuntu-server-'));
+    const out = join(dir, 'server.iso');
+    const auto = join(dir, 'autoinstall.yaml');
+    writeFileSync(auto, AUTOINSTALL);
+    const r = await build(base, out, '--autoinstall', auto, '--autoinstall-unattended');
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /install-sources\.yaml unchanged/);
+    assert.match(r.stderr, /2 install source\(s\), 2 chain\(s\) mounted as curtin does and checked/);
+    const report = JSON.parse(r.stdout) as Report;
+    assert.equal(report.target, 'both');
+    assert.deepEqual(
+      report.installSources?.map((s) => [s.from, s.to]),
+      [
+        ['ubuntu-server-minimal.ubuntu-server.squashfs', 'ubuntu-server-minimal.ubuntu-server.remaster.squashfs'],
+        ['ubuntu-server-minimal.squashfs', 'ubuntu-server-minimal.remaster.squashfs'],
+      ],
+    );
 
-  const before = parseYaml(await isoText(base, '/casper/install-sources.yaml')) as Record<string, unknown>[];
-  const after = parseYaml(await isoText(out, '/casper/install-sources.yaml')) as Record<string, unknown>[];
-  assert.deepEqual(
-    after.map((s) => [s.id, s.path, s.type]),
-    [
-      ['ubuntu-server-minimal', 'ubuntu-server-minimal.remaster.squashfs', 'fsimage-layered'],
-      ['ubuntu-server', 'ubuntu-server-minimal.ubuntu-server.remaster.squashfs', 'fsimage-layered'],
-    ],
-  );
-  for (const [i, s] of after.entries()) {
-    assert.ok(Number(s.size) > Number(before[i]?.size), `${String(s.id)}: size grows by the engine and images`);
-    // Everything else in the entry is kept as it was.
-    assert.deepEqual({ ...s, path: 0, size: 0, type: 0 }, { ...before[i], path: 0, size: 0, type: 0 });
-  }
+    const before = parseYaml(await isoText(base, '/casper/install-sources.yaml')) as Record<string, unknown>[];
+    const after = parseYaml(await isoText(out, '/casper/install-sources.yaml')) as Record<string, unknown>[];
+    assert.deepEqual(
+      after.map((s) => [s.id, s.path, s.type]),
+      [
+        ['ubuntu-server-minimal', 'ubuntu-server-minimal.remaster.squashfs', 'fsimage-layered'],
+        ['ubuntu-server', 'ubuntu-server-minimal.ubuntu-server.remaster.squashfs', 'fsimage-layered'],
+      ],
+    );
+    for (const [i, s] of after.entries()) {
+      assert.ok(Number(s.size) > Number(before[i]?.size), `${String(s.id)}: size grows by the engine and images`);
+      // Everything else in the entry is kept as it was.
+      assert.deepEqual({ ...s, path: 0, size: 0, type: 0 }, { ...before[i], path: 0, size: 0, type: 0 });
+    }
 
-  const m = new Members(out, dir);
-  assertInstalled(m, curtinChain('ubuntu-server-minimal.ubuntu-server.remaster.squashfs'), 'ubuntu-server', 'fixture-server');
-  assertInstalled(m, curtinChain('ubuntu-server-minimal.remaster.squashfs'), 'ubuntu-server-minimal');
-  // The minimal install does not get the server layer's packages through our layer.
-  assert.doesNotMatch(
-    m.read(curtinChain('ubuntu-server-minimal.remaster.squashfs'), 'var/lib/dpkg/status') ?? '',
-    /^Package: fixture-server$/m,
-  );
-  // The live session (the installer's own environment) keeps its layer on the live chain: one engine there too.
-  const live = curtinChain('ubuntu-server-minimal.ubuntu-server.installer.generic.remaster.squashfs');
-  assertInstalled(m, live, 'live chain', 'fixture-installer');
+    // The user's autoinstall, as written (its late-commands kept, none added: the sources carry the payload), where
+    // 24.04 reads it, plus the NoCloud seed and the kernel arguments of an unattended install on every live entry.
+    assert.equal(await isoText(out, '/autoinstall.yaml'), AUTOINSTALL);
+    assert.deepEqual(parseYaml(await isoText(out, '/nocloud/user-data')), parseYaml(AUTOINSTALL));
+    assert.match(await isoText(out, '/nocloud/user-data'), /^#cloud-config\n/);
+    assert.match(await isoText(out, '/nocloud/meta-data'), /^instance-id: /);
+    const grub = await isoText(out, '/boot/grub/grub.cfg');
+    const linux = grub.split('\n').filter((l) => /^\s*linux\s/.test(l));
+    assert.ok(linux.length > 0);
+    for (const l of linux) assert.match(l, / autoinstall ds=nocloud\\;s=\/cdrom\/nocloud\/ ---/);
+    const sums = await isoText(out, '/md5sum.txt');
+    for (const f of ['./autoinstall.yaml', './nocloud/user-data', './casper/install-sources.yaml'])
+      assert.match(sums, new RegExp(`  ${f.replaceAll('.', '\\.')}\n`));
 
-  // The same host-side check, offered to users: verify --install on a casper base, its limits said.
-  const v = cli(['verify', out, '--install', '--engine', 'podman', '--expect', 'demo/busybox:1', '--evidence-dir', join(dir, 'ev')]);
-  assert.equal(v.status, 0, v.stderr + v.stdout);
-  assert.match(
-    v.stdout,
-    /^ubuntu-server: ubuntu-server-minimal\.squashfs \+ ubuntu-server-minimal\.ubuntu-server\.squashfs \+ ubuntu-server-minimal\.ubuntu-server\.remaster\.squashfs: engine, dpkg status, units and archives present$/m,
-  );
-  assert.match(v.stdout, /^PASS: host-side check: subiquity and curtin do not run here .*Not covered: /m);
-  // The base ISO has no payload in its sources: the check fails and says what is missing.
-  const b = cli(['verify', base, '--install', '--engine', 'podman', '--expect', 'demo/busybox:1', '--evidence-dir', join(dir, 'ev-base')]);
-  assert.equal(b.status, 1, b.stderr + b.stdout);
-  assert.match(b.stdout, /^ubuntu-server-minimal: ubuntu-server-minimal\.squashfs: .*usr\/bin\/podman is missing/m);
-  assert.match(b.stdout, /^FAIL: host-side check/m);
-  assert.deepEqual(mountsBelow(dir), []);
-});
+    const m = new Members(out, dir);
+    assertInstalled(m, curtinChain('ubuntu-server-minimal.ubuntu-server.remaster.squashfs'), 'ubuntu-server', 'fixture-server');
+    assertInstalled(m, curtinChain('ubuntu-server-minimal.remaster.squashfs'), 'ubuntu-server-minimal');
+    // The minimal install does not get the server layer's packages through our layer.
+    assert.doesNotMatch(
+      m.read(curtinChain('ubuntu-server-minimal.remaster.squashfs'), 'var/lib/dpkg/status') ?? '',
+      /^Package: fixture-server$/m,
+    );
+    // The live session (the installer's own environment) keeps its layer on the live chain: one engine there too.
+    const live = curtinChain('ubuntu-server-minimal.ubuntu-server.installer.generic.remaster.squashfs');
+    assertInstalled(m, live, 'live chain', 'fixture-installer');
+
+    // The same host-side check, offered to users: verify --install on a casper base, its limits said.
+    const v = cli(['verify', out, '--install', '--engine', 'podman', '--expect', 'demo/busybox:1', '--evidence-dir', join(dir, 'ev')]);
+    assert.equal(v.status, 0, v.stderr + v.stdout);
+    assert.match(
+      v.stdout,
+      /^ubuntu-server: ubuntu-server-minimal\.squashfs \+ ubuntu-server-minimal\.ubuntu-server\.squashfs \+ ubuntu-server-minimal\.ubuntu-server\.remaster\.squashfs: engine, dpkg status, units and archives present$/m,
+    );
+    assert.match(v.stdout, /^PASS: host-side check: subiquity and curtin do not run here .*Not covered: /m);
+    // The base ISO has no payload in its sources: the check fails and says what is missing.
+    const b = cli([
+      'verify',
+      base,
+      '--install',
+      '--engine',
+      'podman',
+      '--expect',
+      'demo/busybox:1',
+      '--evidence-dir',
+      join(dir, 'ev-base'),
+    ]);
+    assert.equal(b.status, 1, b.stderr + b.stdout);
+    assert.match(b.stdout, /^ubuntu-server-minimal: ubuntu-server-minimal\.squashfs: .*usr\/bin\/podman is missing/m);
+    assert.match(b.stdout, /^FAIL: host-side check/m);
+    assert.deepEqual(mountsBelow(dir), []);
+  },
+);
 
 test('24.04 desktop (layered), target both: every variation gets its layer; identical layers are one extent on the medium', T, async () => {
   const base = await casperIso('layered');
@@ -259,6 +296,20 @@ test(
     assert.match(r.stderr, /remaster: error: .*ubuntu-desktop-minimal installs a language layer on top \(preinstalled_langs/);
     const shown = cli(['inspect', langs]);
     assert.match(shown.stdout, /; languages en\n/);
+
+    // autoinstall on a base without subiquity (Ubiquity reads seeds), and a file subiquity would reject.
+    const auto = join(dir, 'auto.yaml');
+    writeFileSync(auto, 'autoinstall:\n  version: 1\n');
+    r = await build(await casperIso('single'), join(dir, 'never.iso'), '--autoinstall', auto);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /remaster: error: autoinstall: .* has no subiquity installer remaster installs through/);
+    writeFileSync(auto, 'autoinstall:\n  identity: {}\n');
+    r = await build(server, join(dir, 'never.iso'), '--autoinstall', auto);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /remaster: error: autoinstall: .*auto\.yaml: no `version` in the autoinstall section: subiquity reads version 1/,
+    );
 
     // A format subiquity reads after 25.04 (a mapping with a version), not the list remaster knows.
     const mapping = withSources(server, 'mapping', `version: 2\nsources:\n${yaml.replace(/^/gm, '  ')}`);

@@ -74,3 +74,18 @@ test('isolinux: serial first in the top file only, timeout in tenths (never 0 = 
   assert.notEqual(included.text.split('\n')[0], 'serial 0 115200', 'serial only counts as the first directive of the top file');
   assert.equal(isolinuxTimeout(3), 30);
 });
+
+test("GRUB: an argument with `;` (NoCloud's ds=nocloud;s=...) is escaped for GRUB, left as is for isolinux", () => {
+  const kernels = ['/casper/vmlinuz'];
+  const grub = editGrubCfg('menuentry "Try" {\n\tlinux\t/casper/vmlinuz  ---\n}\n', {
+    kernels,
+    addArgs: ['autoinstall', 'ds=nocloud;s=/cdrom/nocloud/'],
+  });
+  assert.match(grub.text, /^\tlinux\t\/casper\/vmlinuz autoinstall ds=nocloud\\;s=\/cdrom\/nocloud\/ ---$/m);
+  const iso = editIsolinuxCfg(
+    'label live\n  kernel /casper/vmlinuz\n  append initrd=/casper/initrd ---\n',
+    { kernels, addArgs: ['ds=nocloud;s=/cdrom/nocloud/'] },
+    false,
+  );
+  assert.match(iso.text, /append initrd=\/casper\/initrd ds=nocloud;s=\/cdrom\/nocloud\/ ---$/m);
+});
