@@ -289,13 +289,18 @@ test(
     };
     const yaml = await isoText(desktop, '/casper/install-sources.yaml');
 
-    // preinstalled_langs: subiquity installs minimal.<lang>.squashfs on top, with its own dpkg status.
-    const langs = withSources(desktop, 'langs', yaml.replace(/^(- default: true\n)/m, '$1  preinstalled_langs:\n  - en\n'));
+    // preinstalled_langs (Ubuntu's own 24.04 desktop ISO): subiquity installs minimal.<lang>.squashfs on top, with its
+    // own dpkg status, which would hide the engine's.
+    const langs = await casperIso('layered-langs');
     let r = await build(langs, join(dir, 'never.iso'), '--target', 'installed');
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /remaster: error: .*ubuntu-desktop-minimal installs a language layer on top \(preinstalled_langs/);
+    assert.match(
+      r.stderr,
+      /remaster: error: .*ubuntu-desktop-minimal, ubuntu-desktop installs a language layer on top \(preinstalled_langs/,
+    );
     const shown = cli(['inspect', langs]);
-    assert.match(shown.stdout, /; languages en\n/);
+    assert.match(shown.stdout, /install source ubuntu-desktop-minimal: minimal\.squashfs \(default\); .*; languages en\n/);
+    assert.match(shown.stdout, /^targets: live yes; installed no \(subiquity: /m);
 
     // autoinstall on a base without subiquity (Ubiquity reads seeds), and a file subiquity would reject.
     const auto = join(dir, 'auto.yaml');
