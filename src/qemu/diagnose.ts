@@ -54,6 +54,22 @@ function quote(line: string): string {
 }
 
 /** Lines before the kernel started: where firmware and boot loader messages live (all of them if it never did). */
+/** A GRUB error line: often benign (a missing font or module), after which GRUB carries on and loads the kernel. */
+const GRUB_ERROR = /^error: (?!prohibited by secure boot policy)/;
+/** The boot loader stopped for good: a prompt, or no kernel to boot. */
+const LOADER_STUCK =
+  /Could not find kernel image|Failed to load (ldlinux\.c32|COM32 file)|No DEFAULT or UI configuration directive|you need to load the kernel first|grub rescue>|Boot failed: press a key to retry|Minimal BASH-like line editing is supported/;
+
+/**
+ * Whether the boot loader is stuck for good (a prompt, no kernel), not only complaining: the watcher gives up early
+ * on this, while a bare GRUB `error:` line may be followed, many seconds later under TCG, by the kernel.
+ */
+export function loaderStuck(serialLog: string): boolean {
+  const lines = cleanLines(serialLog);
+  const early = preKernel(lines);
+  return early.length === lines.length && firstMatch(early, LOADER_STUCK) !== undefined;
+}
+
 function preKernel(lines: readonly string[]): string[] {
   const k = lines.findIndex((l) => /Linux version \d/.test(l));
   return k < 0 ? [...lines] : lines.slice(0, k);
@@ -140,13 +156,7 @@ export function diagnoseDetail(serialLog: string, report?: GuestReport, ctx: Dia
     };
   }
 
-  const loaderError = kernelStarted
-    ? undefined
-    : (firstMatch(early, /^error: (?!prohibited by secure boot policy)/) ??
-      firstMatch(
-        early,
-        /Could not find kernel image|Failed to load (ldlinux\.c32|COM32 file)|No DEFAULT or UI configuration directive|you need to load the kernel first|grub rescue>|Boot failed: press a key to retry|Minimal BASH-like line editing is supported/,
-      ));
+  const loaderError = kernelStarted ? undefined : (firstMatch(early, GRUB_ERROR) ?? firstMatch(early, LOADER_STUCK));
   if (loaderError) {
     return {
       kind: 'bootloader-error',

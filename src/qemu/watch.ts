@@ -3,7 +3,7 @@
 // the Enter key at the boot menu, a power cut, quitting QEMU. It does no I/O itself, so it is tested on captured
 // serial logs with a fake clock; launch.ts carries out its actions.
 import type { Accel } from './accel.js';
-import { type DiagnosisKind, diagnoseDetail, FATAL_KINDS } from './diagnose.js';
+import { type DiagnosisKind, diagnoseDetail, FATAL_KINDS, loaderStuck } from './diagnose.js';
 import { type Phase, PhaseTracker, phaseLabel, stripTerminalCodes } from './phases.js';
 
 /**
@@ -283,7 +283,8 @@ export class BootWatch {
   /** A failure the guest cannot recover from, seen long enough with no new phase: give up now. */
   private checkFatal(now: number): WatchAction[] | undefined {
     const d = diagnoseDetail(this.console);
-    if (!d || !FATAL_KINDS.has(d.kind)) {
+    // A GRUB error line alone is not final: GRUB goes on to load the kernel, which may stay silent for a while.
+    if (!d || !FATAL_KINDS.has(d.kind) || (d.kind === 'bootloader-error' && !loaderStuck(this.console))) {
       this.fatal = undefined;
       return undefined;
     }

@@ -58,6 +58,23 @@ test('OVMF finds nothing bootable: given up once the state has held for the sett
   assert.ok(actions.some((a) => a.kind === 'say' && /^giving up after .*no-bootable-device/.test(a.line)));
 });
 
+test("a GRUB error line alone is no reason to give up (the kernel may be silent for a while); GRUB's prompt is", () => {
+  const run = (serial: string) => {
+    const w = new BootWatch({ accel: 'tcg', timeoutMs: 600_000, powerOffGraceMs: 20_000 });
+    let t = 1000;
+    w.step(look(t, { serial }));
+    while (!w.done && t < 1000 + 3 * FATAL_SETTLE_MS.tcg) {
+      t += 250;
+      w.step(look(t));
+    }
+    return w;
+  };
+  const grub = "GNU GRUB  version 2.06\nerror: can't find command `loadfont'.\nerror: can't find command `grub_platform'.\n";
+  assert.equal(run(grub).done, false, 'still watching: GRUB goes on to load the kernel');
+  const stuck = run(`${grub}grub rescue> `);
+  assert.ok(stuck.end?.why === 'fatal' && stuck.end.kind === 'bootloader-error');
+});
+
 test('no report by the deadline: a last picture and quit', () => {
   const w = new BootWatch({ accel: 'tcg', timeoutMs: 30_000, powerOffGraceMs: 20_000 });
   assert.deepEqual(kinds(w.step(look(29_999, { serial: 'Linux version 6.1\n' }))), []);
