@@ -9,8 +9,12 @@ import { canonicalJson } from '../util/hash.js';
 
 /** Bumped whenever what the engine stage leaves in the layer changes shape. */
 const ENGINE_CACHE_VERSION = 1;
-/** Installs kept (the most recently used): each is a few hundred MiB, and bases in use at once are few. */
-export const ENGINE_CACHE_KEEP = 4;
+/**
+ * Installs kept (the most recently used): each is a few hundred MiB. One build can need several: an Ubuntu subiquity
+ * base has one per install chain (a 24.04 server: the live chain and two sources), so 4 made a server and a desktop
+ * build evict each other's.
+ */
+export const ENGINE_CACHE_KEEP = 10;
 /** A temporary folder this old was left by a killed build (a store takes seconds). */
 const STALE_TMP_MS = 24 * 3600 * 1000;
 
