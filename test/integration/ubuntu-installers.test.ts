@@ -302,6 +302,18 @@ test(
     assert.match(shown.stdout, /install source ubuntu-desktop-minimal: minimal\.squashfs \(default\); .*; languages en\n/);
     assert.match(shown.stdout, /^targets: live yes; installed no \(subiquity: /m);
 
+    // 20.04 server's shape: one filesystem.squashfs, subiquity without install-sources.yaml, no preseed seeds. No route
+    // reaches its installed systems: target installed is refused, naming what was (not) found.
+    const legacy = join(dir, 'legacy-server.iso');
+    tool('xorriso', ['-indev', await casperIso('single'), '-outdev', legacy, '-rm_r', '/preseed', '--', '-boot_image', 'any', 'replay']);
+    r = await build(legacy, join(dir, 'never.iso'), '--target', 'installed');
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /remaster: error: target installed: remaster cannot reach systems installed from .*: the base carries no installer\n/,
+    );
+    assert.match(r.stderr, /remaster: hint: use --target live/);
+
     // autoinstall on a base without subiquity (Ubiquity reads seeds), and a file subiquity would reject.
     const auto = join(dir, 'auto.yaml');
     writeFileSync(auto, 'autoinstall:\n  version: 1\n');
