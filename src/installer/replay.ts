@@ -9,6 +9,7 @@ import { run } from '../exec/run.js';
 import { which } from '../exec/which.js';
 import { IN_ROOT, withChroot } from '../rootfs/chroot.js';
 import type { MountStack } from '../rootfs/mounts.js';
+import { PAYLOAD_DIR } from '../units/render.js';
 
 export interface ReplayExpectation {
   /** Binaries the engine must have put in the root (relative paths; /usr-merged or not). */
@@ -20,6 +21,13 @@ export interface ReplayExpectation {
   /** Paths (relative) the layer deletes: they must be gone. */
   deleted: readonly string[];
 }
+
+/** What every installed root must hold of the payload: the loader, its enabled unit, the manifest (not the archives). */
+export const LOADER_FILES: readonly string[] = [
+  'usr/lib/remaster/load-images',
+  'etc/systemd/system/multi-user.target.wants/remaster-loader.service',
+  `${PAYLOAD_DIR.slice(1)}/images.json`,
+];
 
 export interface ReplayResult {
   route: 'd-i-live-installer' | 'd-i' | 'calamares' | 'ubiquity';

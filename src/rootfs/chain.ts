@@ -2,11 +2,19 @@
 // mounted read-only (straight out of an ISO file at an offset, or a host file), the last on top of one overlay.
 import { mkdir, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { ISO_SECTOR } from '../iso/probe.js';
+import type { IsoFile } from '../iso/xorriso.js';
 import type { MountStack } from './mounts.js';
 import { squashfsInIsoOptions } from './layer.js';
 
 /** One squashfs of a chain: inside an ISO file (at a byte offset) or a file of its own. */
 export type ChainMember = { iso: string; offset: number; bytes: number } | { file: string };
+
+/** The member at isoPath of an ISO whose files are listed, or undefined when the ISO lacks it. */
+export function isoMember(iso: string, files: readonly IsoFile[], isoPath: string): ChainMember | undefined {
+  const f = files.find((x) => x.path === isoPath);
+  return f ? { iso, offset: f.lba * ISO_SECTOR, bytes: f.bytes } : undefined;
+}
 
 /** Mount members (bottom first) under dir and stack them read-only; returns the merged root. */
 export async function mountChain(mounts: MountStack, dir: string, members: readonly ChainMember[]): Promise<string> {

@@ -11,12 +11,14 @@ import { MEDIUM_DEBS, MEDIUM_INSTALL, MEDIUM_PAYLOAD } from '../installer/medium
 import { checkInstallSources, describeChecks } from '../installer/curtin.js';
 import { INSTALL_SOURCES, type InstallSource, parseInstallSources } from '../iso/install-sources.js';
 import { ISO_SECTOR } from '../iso/probe.js';
+import { isoMember } from '../rootfs/chain.js';
 import { readIsoTexts } from '../iso/xorriso.js';
 import { squashfsInIsoOptions } from '../rootfs/layer.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
 import { lateCommandOf, mergePreseed, type PreseedPart, recommendsOff, UBIQUITY_SUCCESS } from '../installer/preseed.js';
 import {
   initrdCommands,
+  LOADER_FILES,
   type ReplayExpectation,
   replayCalamares,
   replayLiveInstaller,
@@ -58,9 +60,7 @@ export const installer: Stage = {
       binaries: engineBinaries[ctx.config.engine],
       packages: enginePackages[ctx.config.engine],
       files: [
-        'usr/lib/remaster/load-images',
-        'etc/systemd/system/multi-user.target.wants/remaster-loader.service',
-        `${PAYLOAD_DIR.slice(1)}/images.json`,
+        ...LOADER_FILES,
         ...(ctx.config.podmanStore === 'ready' ? [] : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
       ],
       deleted: changes.whiteouts,
@@ -249,8 +249,7 @@ async function checkSubiquity(ctx: BuildContext, sources: readonly InstallSource
     lookup: (p) => {
       const file = ctx.facts.isoMap.get(p);
       if (file) return { file };
-      const f = base.files.find((x) => x.path === p);
-      return f ? { iso: base.iso, offset: f.lba * ISO_SECTOR, bytes: f.bytes } : undefined;
+      return isoMember(base.iso, base.files, p);
     },
     expect: { ...expect, deleted: [] },
     dir: ctx.ws.path('installer', 'curtin'),

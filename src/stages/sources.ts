@@ -13,11 +13,10 @@ import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { run } from '../exec/run.js';
 import { curtinChain, INSTALL_SOURCES, rewriteInstallSources, sourceLayerName, sourcePaths } from '../iso/install-sources.js';
-import { ISO_SECTOR } from '../iso/probe.js';
 import { readIsoTexts } from '../iso/xorriso.js';
 import { type BuildContext, need, type Stage } from '../pipeline/context.js';
 import { installEngine } from '../pipeline/engine-install.js';
-import { type ChainMember, mountChain, nonDirEntries } from '../rootfs/chain.js';
+import { type ChainMember, isoMember, mountChain, nonDirEntries } from '../rootfs/chain.js';
 import { RootLayer } from '../rootfs/layer.js';
 import { MountStack } from '../rootfs/mounts.js';
 import { mksquashfs, readSuperblock, squashLevel } from '../rootfs/squashfs.js';
@@ -63,12 +62,13 @@ export const sources: Stage = {
       },
     ];
     const renamed = new Map<string, { name: string; size: number }>();
+    const seen = new Map<string, Set<string>>();
     const lines: string[] = [];
     for (const [i, path] of sourcePaths(list).entries()) {
       const chain = curtinChain(path);
       const layer =
         built.find((b) => sameChain(b.chain, chain)) ??
-        (await shareable(ctx, built, chain)) ??
+        (await shareable(ctx, built, chain, seen)) ??
         (await buildChainLayer(ctx, chain, i, written.files, main.root, (l) => (task.output = `${path}: ${l}`)));
       if (!built.includes(layer)) built.push(layer);
       const isoPath = `/casper/${sourceLayerName(path)}`;
@@ -97,9 +97,25 @@ function sameChain(a: readonly string[], b: readonly string[]): boolean {
 /** A chain member of the base: where its bytes are in the ISO. */
 function member(ctx: BuildContext, isoPath: string): ChainMember {
   const base = need(ctx.facts.base, 'base ISO');
-  const f = base.files.find((x) => x.path === isoPath);
-  if (!f) throw new Error(`internal: ${isoPath} is not on the medium (inspect checks every chain)`);
-  return { iso: base.iso, offset: f.lba * ISO_SECTOR, bytes: f.bytes };
+  const m = isoMember(base.iso, base.files, isoPath);
+  if (!m) throw new Error(`internal: ${isoPath} is not on the medium (inspect checks every chain)`);
+  return m;
+}
+
+/** A base member's non-directory entries, listed once per build (several chains can differ by the same member). */
+async function memberEntries(ctx: BuildContext, isoPath: string, seen: Map<string, Set<string>>): Promise<Set<string>> {
+  const known = seen.get(isoPath);
+  if (known) return known;
+  const mounts = new MountStack({ signal: ctx.signal });
+  const dir = ctx.ws.path('sources', 'probe');
+  try {
+    const entries = await nonDirEntries(await mountChain(mounts, dir, [member(ctx, isoPath)]));
+    seen.set(isoPath, entries);
+    return entries;
+  } finally {
+    await mounts.unwind();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -107,20 +123,17 @@ function member(ctx: BuildContext, isoPath: string): ChainMember {
  * one chain and not the other (so the package state it was installed against, and everything it replaces, is the
  * same here).
  */
-async function shareable(ctx: BuildContext, built: readonly ChainLayer[], chain: readonly string[]): Promise<ChainLayer | undefined> {
+async function shareable(
+  ctx: BuildContext,
+  built: readonly ChainLayer[],
+  chain: readonly string[],
+  seen: Map<string, Set<string>>,
+): Promise<ChainLayer | undefined> {
   for (const b of built) {
     const differing = [...b.chain.filter((p) => !chain.includes(p)), ...chain.filter((p) => !b.chain.includes(p))];
     let clash = false;
     for (const p of differing) {
-      const mounts = new MountStack({ signal: ctx.signal });
-      const dir = ctx.ws.path('sources', 'probe');
-      try {
-        const entries = await nonDirEntries(await mountChain(mounts, dir, [member(ctx, p)]));
-        clash = [...entries].some((e) => b.entries.has(e));
-      } finally {
-        await mounts.unwind();
-        await rm(dir, { recursive: true, force: true });
-      }
+      clash = [...(await memberEntries(ctx, p, seen))].some((e) => b.entries.has(e));
       if (clash) break;
     }
     if (!clash)

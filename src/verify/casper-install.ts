@@ -7,8 +7,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { checkInstallSources, describeChecks, type SourceCheck } from '../installer/curtin.js';
+import { LOADER_FILES } from '../installer/replay.js';
 import type { InspectResult } from '../iso/inspect.js';
-import { ISO_SECTOR } from '../iso/probe.js';
+import { isoMember } from '../rootfs/chain.js';
 import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import type { Engine } from '../types.js';
 import { PAYLOAD_DIR } from '../units/render.js';
@@ -45,18 +46,11 @@ export async function checkCasperInstall(o: {
   const base = o.base;
   const sources = await checkInstallSources({
     sources: subiquity.sources,
-    lookup: (p) => {
-      const f = base.files.find((x) => x.path === p);
-      return f ? { iso: base.iso, offset: f.lba * ISO_SECTOR, bytes: f.bytes } : undefined;
-    },
+    lookup: (p) => isoMember(base.iso, base.files, p),
     expect: {
       binaries: engineBinaries[o.engine],
       packages: enginePackages[o.engine],
-      files: [
-        'usr/lib/remaster/load-images',
-        'etc/systemd/system/multi-user.target.wants/remaster-loader.service',
-        `${PAYLOAD_DIR.slice(1)}/images.json`,
-      ],
+      files: LOADER_FILES,
       deleted: [],
     },
     more: (root) => expectedImages(root, o.expected),

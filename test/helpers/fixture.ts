@@ -12,6 +12,7 @@ import {
   debianNetinstRecipe,
   ensureDebianLiveIso,
 } from '../../src/fixture/debian-live.js';
+import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { CLI } from './paths.js';
 
 const recipeIsos = new Map<DebianLiveRecipe, Promise<string>>();
@@ -78,4 +79,16 @@ export function casperIso(shape: CasperShape): Promise<string> {
     casper.set(shape, p);
   }
   return p;
+}
+
+let busybox: Promise<string> | undefined;
+
+/** `--image` for a 2 MiB busybox image made from the host's busybox binary, once per test process. */
+export function busyboxImageArg(): Promise<string> {
+  busybox ??= (async () => {
+    const tar = join(mkdtempSync(join(tmpdir(), 'remaster-busybox-img-')), 'busybox-rootfs.tar');
+    await writeBusyboxRootfs(tar);
+    return `rootfs:${tar}=demo/busybox:1`;
+  })();
+  return busybox;
 }

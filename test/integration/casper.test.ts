@@ -6,32 +6,19 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, statSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { readInitrd } from '../../src/iso/initrd.js';
 import { inspectIso, type InspectResult } from '../../src/iso/inspect.js';
 import { readTemplate } from '../../src/units/render.js';
 import { xorrisoReport } from '../../src/iso/xorriso.js';
-import { casperIso, cli, mountsBelow } from '../helpers/fixture.js';
+import { busyboxImageArg, casperIso, cli, mountsBelow } from '../helpers/fixture.js';
 import { extract, tool } from '../helpers/iso-surgery.js';
 import { buildArgs } from '../helpers/build-args.js';
 import { comparableSummaries } from '../helpers/boot-shape.js';
 
 const T = { timeout: 30 * 60 * 1000 };
-let image: Promise<string> | undefined;
-
-/** A 2 MiB busybox image made from the host's busybox binary. */
-function imageArg(): Promise<string> {
-  image ??= (async () => {
-    const tar = join(mkdtempSync(join(tmpdir(), 'remaster-casper-img-')), 'busybox-rootfs.tar');
-    await writeBusyboxRootfs(tar);
-    return `rootfs:${tar}=demo/busybox:1`;
-  })();
-  return image;
-}
-
 /** remaster build of base into out: podman, the busybox image, no verification, plus extra flags. */
 async function build(base: string, out: string, ...extra: string[]) {
-  return cli(buildArgs({ iso: base, out, engine: 'podman', images: [await imageArg()], more: extra }));
+  return cli(buildArgs({ iso: base, out, engine: 'podman', images: [await busyboxImageArg()], more: extra }));
 }
 
 const ESP = '28732ac11ff8d211ba4b00a0c93ec93b';

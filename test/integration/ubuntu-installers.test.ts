@@ -7,25 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
 import { buildArgs } from '../helpers/build-args.js';
-import { casperIso, cli, mountsBelow } from '../helpers/fixture.js';
+import { busyboxImageArg, casperIso, cli, mountsBelow } from '../helpers/fixture.js';
 import { extract, isoText, mapOver, tool } from '../helpers/iso-surgery.js';
 
 const T = { timeout: 30 * 60 * 1000 };
-let image: Promise<string> | undefined;
-
-function imageArg(): Promise<string> {
-  image ??= (async () => {
-    const tar = join(mkdtempSync(join(tmpdir(), 'remaster-ubuntu-img-')), 'busybox-rootfs.tar');
-    await writeBusyboxRootfs(tar);
-    return `rootfs:${tar}=demo/busybox:1`;
-  })();
-  return image;
-}
-
 async function build(base: string, out: string, ...extra: string[]) {
-  return cli(buildArgs({ iso: base, out, engine: 'podman', images: [await imageArg()], more: ['--json', ...extra] }));
+  return cli(buildArgs({ iso: base, out, engine: 'podman', images: [await busyboxImageArg()], more: ['--json', ...extra] }));
 }
 
 /** curtin's chain for a source path: every dot-prefix of its basename, shortest first (extract.py, _get_image_stack). */
