@@ -231,7 +231,7 @@ class Bench {
   async boot(kind: 'docker-load' | 'podman-load' | 'podman-ready'): Promise<Timed & { imagesUsableSeconds?: number | undefined }> {
     const engine = kind.startsWith('docker') ? 'docker' : 'podman';
     const args = ['--engine', engine, ...this.imageArgs(), '--verify', 'bios', '--verify-timeout', '3600'];
-    if (kind === 'podman-ready') args.push('--podman-store', 'ready');
+    if (kind === 'podman-ready') args.push('--image-store', 'ready');
     const t = await this.remaster(`boot-${kind}`, args, this.warm);
     const v = t.report?.verify[0];
     log(`boot ${kind}: images usable ${v?.imagesUsableSeconds ?? '?'} s after kernel start`);

@@ -23,7 +23,7 @@ export type RootfsMode = 'layer' | 'rebuild' | 'auto';
 export type Target = 'live' | 'installed' | 'both';
 
 /** podman only: load archives at boot, or ship a ready (read-only) image store on the medium. */
-export type PodmanStore = 'load' | 'ready';
+export type ImageStore = 'load' | 'ready';
 
 /** Registry credentials: an auth file, or a user and password (only ever from the environment). */
 export interface RegistryAuth {

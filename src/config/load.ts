@@ -30,6 +30,17 @@ export function readConfigFile(path: string, table: readonly Setting[] = SETTING
   if (typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`config file ${path} must hold a mapping of keys`);
   const raw = data as RawConfig;
   const known = new Map(fileSettings(table).map((s) => [s.key, s]));
+  for (const s of known.values()) {
+    for (const former of s.formerKeys ?? []) {
+      if (!(former in raw)) continue;
+      if (s.key in raw)
+        throw new UsageError(`config file ${path}: both "${former}" and "${s.key}" are set`, {
+          hint: `"${former}" is the earlier name of "${s.key}": keep one`,
+        });
+      raw[s.key] = raw[former];
+      delete raw[former];
+    }
+  }
   for (const key of Object.keys(raw)) {
     if (!known.has(key))
       throw new UsageError(`config file ${path}: unknown key "${key}"`, { hint: `known keys: ${[...known.keys()].join(', ')}` });

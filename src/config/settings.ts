@@ -7,7 +7,7 @@
 // are entries too, without a schema: they never reach remaster.yml or the build config.
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { Accel, Compression, Engine, PodmanStore, RootfsMode, Target } from '../types.js';
+import type { Accel, Compression, Engine, ImageStore, RootfsMode, Target } from '../types.js';
 import { defaultCacheDir } from './paths.js';
 import {
   bool,
@@ -51,6 +51,8 @@ export interface Flag {
 export interface Setting {
   readonly key: string;
   readonly doc: string;
+  /** Earlier names of this key in a config file, still read (podmanStore became imageStore when docker got a ready store). */
+  readonly formerKeys?: readonly string[];
   /** Its JSON Schema in remaster.yml. None: a command-line option, never in a config file or the build config. */
   readonly schema?: JsonSchema;
   /** Check and convert a value from a config file or a flag (`where` names it in messages). */
@@ -266,11 +268,11 @@ export const SETTINGS = [
     schema: enumOf(['live', 'installed', 'both']),
     parse: (k: string, v: unknown): Target => oneOf(k, v, ['live', 'installed', 'both'] as const),
     check: (c) => {
-      if (c.podmanStore === 'ready' && (c.target === 'installed' || c.target === 'both')) {
+      if (c.imageStore === 'ready' && (c.target === 'installed' || c.target === 'both')) {
         throw new UsageError(
-          `target: ${c.target} needs the archives on the installed system; podmanStore ready ships them as a store for live boots only`,
+          `target: ${c.target} needs the archives on the installed system; imageStore ready ships them as a store for live boots only`,
           {
-            hint: 'use --podman-store load with --target installed or both, or --target live with the ready store',
+            hint: 'use --image-store load with --target installed or both, or --target live with the ready store',
           },
         );
       }
@@ -374,20 +376,19 @@ export const SETTINGS = [
     flags: { build: { name: 'delete-after-load', doc: 'the loader deletes each archive after a verified load' } },
   }),
   setting({
-    key: 'podmanStore',
-    doc: 'podman: load archives at boot, or ship a ready read-only image store',
+    key: 'imageStore',
+    formerKeys: ['podmanStore'],
+    doc: 'load the archives at boot, or ship a ready image store on the medium (podman: a read-only additional store; docker: its data root as an ext4 image made writable by a device-mapper snapshot)',
     schema: enumOf(['load', 'ready'], 'load'),
     default: 'load',
-    parse: (k: string, v: unknown): PodmanStore => oneOf(k, v, ['load', 'ready'] as const),
-    check: (c) => {
-      if (c.podmanStore === 'ready' && c.engine !== 'podman') {
-        throw new UsageError('podmanStore: ready needs --engine podman', {
-          hint: 'docker always loads at boot: a pre-filled /var/lib/docker is bound to one storage driver and docker version',
-        });
-      }
-    },
+    parse: (k: string, v: unknown): ImageStore => oneOf(k, v, ['load', 'ready'] as const),
     flags: {
-      build: { name: 'podman-store', arg: 'load|ready', doc: 'ready: podman gets a read-only image store on the medium (no load at boot)' },
+      build: {
+        name: 'image-store',
+        arg: 'load|ready',
+        aliases: ['podman-store'],
+        doc: 'ready: the images travel as a ready store on the medium, usable at boot with no load (live target)',
+      },
     },
   }),
   setting({

@@ -18,10 +18,12 @@ export interface BuildNeeds {
   verify: readonly string[];
   compression: string;
   images?: readonly { kind: string }[];
-  podmanStore?: string;
+  imageStore?: string;
+  engine?: string;
 }
 
 const never = () => false;
+const dockerReady = (c: BuildNeeds) => c.imageStore === 'ready' && c.engine === 'docker';
 
 export const TOOLS: readonly Tool[] = [
   { tool: 'xorriso', package: 'xorriso', version: ['-version'], for: 'build' },
@@ -42,7 +44,7 @@ export const TOOLS: readonly Tool[] = [
     package: 'skopeo',
     version: ['--version'],
     for: 'registry/OCI sources, podman ready store',
-    neededBy: (c) => c.podmanStore === 'ready' || (c.images ?? []).some((i) => i.kind === 'skopeo'),
+    neededBy: (c) => (c.imageStore === 'ready' && c.engine === 'podman') || (c.images ?? []).some((i) => i.kind === 'skopeo'),
   },
   {
     tool: 'qemu-system-x86_64',
@@ -53,7 +55,16 @@ export const TOOLS: readonly Tool[] = [
   },
   { tool: 'rsync', package: 'rsync', version: ['--version'], for: 'installed targets (the Calamares copy, replayed)', neededBy: never },
   { tool: 'qemu-img', package: 'qemu-utils', for: 'verify', neededBy: never },
-  { tool: 'mkfs.ext4', package: 'e2fsprogs', version: ['-V'], for: 'verify --store-device (the store disk)', neededBy: never },
+  {
+    tool: 'mkfs.ext4',
+    package: 'e2fsprogs',
+    version: ['-V'],
+    for: 'docker ready store; verify --store-device (the store disk)',
+    neededBy: dockerReady,
+  },
+  { tool: 'resize2fs', package: 'e2fsprogs', for: 'docker ready store', neededBy: dockerReady },
+  { tool: 'e2fsck', package: 'e2fsprogs', for: 'docker ready store', neededBy: dockerReady },
+  { tool: 'unshare', package: 'util-linux', for: 'docker ready store (dockerd in private namespaces)', neededBy: dockerReady },
   {
     tool: 'debootstrap',
     package: 'debootstrap',

@@ -58,7 +58,7 @@ export async function installEngine(
   // A kept layer is not mounted (mounts never outlive a run).
   if (!layer.mounted) await layer.mount();
   await layer.touch('engine');
-  const pkgs = packagesFor(c.engine, c.compression, c.extraPackages);
+  const pkgs = packagesFor(c.engine, c.compression, c.extraPackages, c.imageStore);
   const medium = ctx.facts.base !== undefined && installsFromMedium(ctx.facts.base, ctx.facts.target);
   setTitle(`Install the container engine (${pkgs.join(' ')})`);
   const r: InstallRun = {
@@ -78,7 +78,7 @@ export async function installEngine(
             arch: ctx.facts.architecture,
             engine: c.engine,
             pkgs,
-            store: c.podmanStore,
+            store: c.imageStore,
             sde: c.sourceDateEpoch,
           }
         : undefined,
@@ -254,7 +254,7 @@ async function finishInstall(r: InstallRun, key: string | undefined): Promise<vo
   }
   const existingConf = c.engine === 'podman' ? 'etc/containers/storage.conf' : 'etc/docker/daemon.json';
   const existing = await readFile(join(root, existingConf), 'utf8').catch(() => undefined);
-  await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.podmanStore === 'ready'));
+  await writeRootFiles(root, engineConfigFiles(c.engine, existing, c.imageStore === 'ready'));
   await layer.unmount();
   await dropLeftovers(layer.root, layer.mode === 'layer');
   if (layer.mode === 'layer') await stripOverlayXattrs(layer.root, { signal: ctx.signal });

@@ -8,7 +8,7 @@ import { ToolError } from '../errors.js';
 import type { RunOptions, RunResult } from '../exec/run.js';
 import { decompressorPackage } from '../images/compress.js';
 import type { ChrootSession } from './chroot.js';
-import type { Compression, Engine } from '../types.js';
+import type { Compression, Engine, ImageStore } from '../types.js';
 import { pctText, Throttle, type ThrottleOptions } from '../util/progress.js';
 
 /** Debian package names; the engine's own dependencies (containerd, runc, conmon, iptables...) follow. */
@@ -46,8 +46,10 @@ export const engineBinaries: Record<Engine, string[]> = {
   podman: ['usr/bin/podman', 'usr/bin/conmon'],
 };
 
-export function packagesFor(engine: Engine, compression: Compression, extra: readonly string[]): string[] {
+export function packagesFor(engine: Engine, compression: Compression, extra: readonly string[], store: ImageStore = 'load'): string[] {
   const pkgs = [...enginePackages[engine]];
+  // docker's ready store is an ext4 image made writable at boot by a device-mapper snapshot and grown to fit.
+  if (engine === 'docker' && store === 'ready') pkgs.push('dmsetup', 'e2fsprogs');
   const dec = decompressorPackage[compression];
   if (dec) pkgs.push(dec);
   pkgs.push(...extra);

@@ -26,7 +26,7 @@ export const engine: Stage = {
         compression: c.compression,
         extra: c.extraPackages,
         debs,
-        store: c.podmanStore,
+        store: c.imageStore,
         sde: c.sourceDateEpoch,
       };
     },

@@ -14,7 +14,7 @@ export const fetchDebs: Stage = {
     const pkgs = await withChroot(root, { signal: ctx.signal }, (s) =>
       aptDownload(
         s,
-        packagesFor(c.engine, c.compression, c.extraPackages),
+        packagesFor(c.engine, c.compression, c.extraPackages, c.imageStore),
         { signal: ctx.signal },
         (line) => {
           task.output = line;

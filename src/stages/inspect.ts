@@ -54,13 +54,13 @@ export const inspect: Stage = {
       });
     }
     ctx.facts.base = base;
-    const target = resolveTarget(base, c.target, c.podmanStore === 'ready');
+    const target = resolveTarget(base, c.target, c.imageStore === 'ready');
     ctx.facts.target = target;
-    if (base.pool && c.podmanStore === 'ready') {
+    if (base.pool && c.imageStore === 'ready') {
       throw new UsageError(
-        `podmanStore ready: ${c.iso} is a Debian installer image, and a ready store is a squashfs the live session mounts`,
+        `imageStore ready: ${c.iso} is a Debian installer image, and a ready store is a squashfs the live session mounts`,
         {
-          hint: 'use --podman-store load: the installed systems load the archives at first boot',
+          hint: 'use --image-store load: the installed systems load the archives at first boot',
         },
       );
     }
@@ -69,11 +69,11 @@ export const inspect: Stage = {
     // Target installed on a subiquity base: the build's own root is the default install source's chain (the live
     // chain gets nothing); the other sources get theirs in the sources stage.
     ctx.facts.chain = target === 'installed' && defaultPath ? await chainLayers(base, curtinChain(defaultPath)) : base.rootfs;
-    if (sub && target !== 'live' && c.podmanStore === 'ready') {
+    if (sub && target !== 'live' && c.imageStore === 'ready') {
       throw new UsageError(
-        `podmanStore ready: ${c.iso} installs through subiquity, and a ready store is a squashfs only the live session mounts`,
+        `imageStore ready: ${c.iso} installs through subiquity, and a ready store is a squashfs only the live session mounts`,
         {
-          hint: 'use --podman-store load, or --target live',
+          hint: 'use --image-store load, or --target live',
         },
       );
     }

@@ -61,7 +61,7 @@ export const installer: Stage = {
       packages: enginePackages[ctx.config.engine],
       files: [
         ...LOADER_FILES,
-        ...(ctx.config.podmanStore === 'ready' ? [] : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
+        ...(ctx.config.imageStore === 'ready' ? [] : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
       ],
       deleted: changes.whiteouts,
     };

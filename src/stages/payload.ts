@@ -38,7 +38,7 @@ export const payload: Stage = {
         deleteAfterLoad: c.deleteAfterLoad,
         tmpfsSize: c.tmpfsSize,
         storeDevice: c.storeDevice,
-        store: c.podmanStore,
+        store: c.imageStore,
         target: ctx.facts.target,
       };
     },
@@ -54,7 +54,7 @@ export const payload: Stage = {
     const listFile = ctx.ws.payloadWritten;
     await removeWritten(root, listFile);
     await layer.touch('payload');
-    const ready = ctx.config.podmanStore === 'ready';
+    const ready = ctx.config.imageStore === 'ready';
     const rel = PAYLOAD_DIR.slice(1);
     // With a ready store the images are on the medium already: the loader finds them present and loads nothing.
     const archives = ready ? [] : manifest.images.map((img) => join('images', img.file));
@@ -66,8 +66,9 @@ export const payload: Stage = {
       tmpfsSize: ctx.config.tmpfsSize,
       storeDevice: ctx.config.storeDevice,
       reportPort: 'org.remaster.report',
+      readyStore: ready,
     });
-    if (ready) files.push(...readyStoreFiles());
+    if (ready) files.push(...readyStoreFiles(ctx.config.engine, ctx.config.tmpfsSize));
     const podman = ctx.facts.installedPackages?.find((p) => p.startsWith('podman='))?.slice('podman='.length);
     const runs = ctx.config.images.flatMap((spec, i) => {
       const ref = manifest.images[i]?.refs[0];

@@ -41,6 +41,8 @@ export interface LoaderSettings {
   /** Live root: filesystem (LABEL=..., /dev/...) that keeps the engine store and loader state across boots. */
   storeDevice?: string | undefined;
   reportPort: string;
+  /** docker with a ready store: /var/lib/docker is the store's snapshot, so the storage setup leaves it alone. */
+  readyStore?: boolean | undefined;
 }
 
 export const PAYLOAD_DIR = '/var/lib/remaster';
@@ -49,6 +51,7 @@ export const STATE_DIR = '/var/lib/remaster/state';
 /** Where a store device is mounted; the store directories and STATE_DIR are bind mounts of folders in it. */
 export const PERSIST_DIR = '/var/lib/remaster/persist';
 const UNIT_DIR = 'usr/lib/systemd/system';
+const DOCKER_DATA_ROOT = '/var/lib/docker';
 const LIB_DIR = 'usr/lib/remaster';
 
 const engineFacts: Record<Engine, { after: string; requires: string; before: string; stores: string[]; probe: string }> = {
@@ -56,7 +59,7 @@ const engineFacts: Record<Engine, { after: string; requires: string; before: str
     after: 'docker.service containerd.service',
     requires: 'Requires=docker.service',
     before: 'docker.service containerd.service',
-    stores: ['/var/lib/docker', '/var/lib/containerd'],
+    stores: [DOCKER_DATA_ROOT, '/var/lib/containerd'],
     probe: '/var/lib/docker',
   },
   podman: {
@@ -106,7 +109,13 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
       mode: 0o755,
       content: render(
         readTemplate('storage-setup.sh'),
-        { STORE_DIRS: e.stores.join(' '), TMPFS_SIZE: s.tmpfsSize, STORE_DEVICE: s.storeDevice ?? '', PERSIST_DIR, STATE_DIR },
+        {
+          STORE_DIRS: e.stores.filter((d) => !(s.readyStore && d === DOCKER_DATA_ROOT)).join(' '),
+          TMPFS_SIZE: s.tmpfsSize,
+          STORE_DEVICE: s.storeDevice ?? '',
+          PERSIST_DIR,
+          STATE_DIR,
+        },
         'storage-setup.sh',
       ),
     },
@@ -157,7 +166,7 @@ export function engineConfigFiles(engine: Engine, existing: string | undefined, 
   if (engine === 'podman') {
     if (existing !== undefined && readyStore) {
       throw new UsageError('the base already has /etc/containers/storage.conf: remaster cannot add its ready store to it safely', {
-        hint: 'use --podman-store load with this base',
+        hint: 'use --image-store load with this base',
       });
     }
     // READY_STORE_DIR is our own constant, not user input.
@@ -172,15 +181,34 @@ export function engineConfigFiles(engine: Engine, existing: string | undefined, 
   return [{ path: 'etc/docker/daemon.json', mode: 0o644, content: `${JSON.stringify(merged, null, 2)}\n` }];
 }
 
-/** The mount unit for the ready store, enabled for multi-user.target. */
-export function readyStoreFiles(): RootFile[] {
-  return [
+/** The file in docker's ready store squashfs: docker's data root, filled at build time by the dockerd the ISO ships. */
+export const DOCKER_STORE_FILE = 'docker.ext4';
+
+/**
+ * The unit that readies the store before the engine starts, enabled for multi-user.target: podman's is a read-only
+ * mount; docker's (a script) makes the store's ext4 image writable with a device-mapper snapshot and mounts it as
+ * docker's data root, with the snapshot's changes on the store device when one is mounted, else in a tmpfs.
+ */
+export function readyStoreFiles(engine: Engine, tmpfsSize: string): RootFile[] {
+  const docker = engine === 'docker';
+  const setup = `/${LIB_DIR}/ready-store-setup`;
+  const files: RootFile[] = [
     {
       path: `${UNIT_DIR}/remaster-ready-store.service`,
       mode: 0o644,
       content: render(
         readTemplate('remaster-ready-store.service'),
-        { STORE_IMAGE: READY_STORE_IMAGE, STORE_DIR: READY_STORE_DIR },
+        {
+          ENGINE: engine,
+          STORE_IMAGE: READY_STORE_IMAGE,
+          // Docker's store goes on the store device when there is one: the storage unit mounts that first.
+          AFTER: docker ? 'local-fs.target remaster-storage.service' : 'local-fs.target',
+          BEFORE: engineFacts[engine].before,
+          STORE_DIR: READY_STORE_DIR,
+          EXEC: docker ? setup : `/usr/bin/mount -t squashfs -o ro,loop ${READY_STORE_IMAGE} ${READY_STORE_DIR}`,
+          // Once the engine has stopped, so shutdown finds nothing of the store busy.
+          STOP: docker ? `ExecStop=${setup} stop` : `ExecStop=/usr/bin/umount ${READY_STORE_DIR}`,
+        },
         'remaster-ready-store.service',
       ),
     },
@@ -190,4 +218,23 @@ export function readyStoreFiles(): RootFile[] {
       symlink: `/${UNIT_DIR}/remaster-ready-store.service`,
     },
   ];
+  if (docker) {
+    files.push({
+      path: setup.slice(1),
+      mode: 0o755,
+      content: render(
+        readTemplate('docker-ready-store.sh'),
+        {
+          STORE_IMAGE: READY_STORE_IMAGE,
+          STORE_DIR: READY_STORE_DIR,
+          STORE_FILE: DOCKER_STORE_FILE,
+          DATA_ROOT: DOCKER_DATA_ROOT,
+          PERSIST_DIR,
+          TMPFS_SIZE: tmpfsSize,
+        },
+        'docker-ready-store.sh',
+      ),
+    });
+  }
+  return files;
 }

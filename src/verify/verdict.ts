@@ -69,6 +69,22 @@ export function loadingLine(ref: string): RegExp {
   return new RegExp(`loading: ${refPattern(ref)} from `);
 }
 
+export interface LoaderCounts {
+  total: number;
+  loaded: number;
+  present: number;
+  failed: number;
+}
+
+/** The loader's last `summary:` line in its journal (templates/load-images.sh), as numbers. */
+export function loaderCounts(journal: readonly string[]): LoaderCounts | undefined {
+  for (let i = journal.length - 1; i >= 0; i--) {
+    const m = /summary: (\d+) images, (\d+) loaded, (\d+) already present, (\d+) failed/.exec(journal[i] ?? '');
+    if (m) return { total: Number(m[1]), loaded: Number(m[2]), present: Number(m[3]), failed: Number(m[4]) };
+  }
+  return undefined;
+}
+
 /** Whether the loader's journal reports a load of ref cut short by the previous boot. */
 export function interruptedReported(journal: readonly string[], ref: string): boolean {
   const re = new RegExp(`INTERRUPTED ${refPattern(ref)}: `);
@@ -100,6 +116,8 @@ export interface VerifyOutcome {
   missing: string[];
   wrongId: { ref: string; expected: string; actual: string }[];
   loaderResult?: string | undefined;
+  /** The loader's own summary: images it loaded at this boot, and those the engine already held (a ready store's). */
+  loaderCounts?: LoaderCounts | undefined;
   /** Guest uptime (kernel start) when the loader finished: boot-to-images-usable. */
   imagesUsableSeconds?: number | undefined;
   /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */

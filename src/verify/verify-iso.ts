@@ -13,7 +13,16 @@ import { inspectIso } from '../iso/inspect.js';
 import { reachedDi } from '../iso/installers.js';
 import { installToDisk } from './install.js';
 import { makeStoreDisk, storeDiskTag } from './store-disk.js';
-import { type ExpectedApp, firmwareLine, kernelCmdline, loaderDoneSeconds, loadingLine, verdict, type VerifyOutcome } from './verdict.js';
+import {
+  type ExpectedApp,
+  firmwareLine,
+  kernelCmdline,
+  loaderCounts,
+  loaderDoneSeconds,
+  loadingLine,
+  verdict,
+  type VerifyOutcome,
+} from './verdict.js';
 
 export interface VerifyOptions {
   iso: string;
@@ -149,6 +158,7 @@ function outcomeOf(
     missing: v.missing,
     wrongId: v.wrongId,
     loaderResult: r.report?.loaderResult,
+    loaderCounts: loaderCounts(r.report?.journal ?? []),
     imagesUsableSeconds: loaderDoneSeconds(r.report?.extra ?? []),
     kernelCmdline: kernelCmdline(r.report?.extra ?? []),
     guestFirmware: firmwareLine(r.report?.extra ?? []),

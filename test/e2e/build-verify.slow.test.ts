@@ -35,14 +35,16 @@ before(async () => {
 after(() => registry?.stop());
 
 const cases = [
-  { name: 'docker', engine: 'docker', verify: 'all', media: 'cdrom', podmanStore: 'load' },
+  { name: 'docker', engine: 'docker', verify: 'all', media: 'cdrom', imageStore: 'load' },
   // Secure Boot enforced (OVMF with Microsoft's keys): the base's signed shim, GRUB and kernel still boot the result.
-  { name: 'podman', engine: 'podman', verify: 'bios,uefi-sb', media: 'cdrom', podmanStore: 'load' },
+  { name: 'podman', engine: 'podman', verify: 'bios,uefi-sb', media: 'cdrom', imageStore: 'load' },
   // The ready store also proves the USB-stick attachment (the hybrid image as a disk).
-  { name: 'podman-ready', engine: 'podman', verify: 'bios', media: 'all', podmanStore: 'ready' },
+  { name: 'podman-ready', engine: 'podman', verify: 'bios', media: 'all', imageStore: 'ready' },
+  // docker's ready store: its data root on the medium, a device-mapper snapshot over it at boot; the app runs on it.
+  { name: 'docker-ready', engine: 'docker', verify: 'bios', media: 'cdrom', imageStore: 'ready' },
 ] as const;
 
-for (const { name, engine, verify, media, podmanStore } of cases) {
+for (const { name, engine, verify, media, imageStore } of cases) {
   test(`${name}: two sources and an app unit; boot (${verify}); images and app checked inside`, { timeout: 40 * 60 * 1000 }, async () => {
     const base = await fixtureIso();
     const out = join(dir, `${name}.iso`);
@@ -55,7 +57,7 @@ for (const { name, engine, verify, media, podmanStore } of cases) {
         engine,
         verify,
         verifyMedia: media,
-        podmanStore,
+        imageStore,
         // Menu edits must boot for real: isolinux under SeaBIOS, GRUB under OVMF.
         ...(name === 'docker' ? { kernelArgs: ['remaster.e2e=menu-edit'] } : {}),
         images: [
@@ -88,7 +90,7 @@ for (const { name, engine, verify, media, podmanStore } of cases) {
     );
     assert.deepEqual(
       report.verify.map((v) => `${v.firmware}/${v.media}`),
-      verify === 'bios'
+      media === 'all'
         ? ['bios/cdrom', 'bios/usb']
         : verify
             .replace('all', 'bios,uefi')
@@ -97,8 +99,8 @@ for (const { name, engine, verify, media, podmanStore } of cases) {
     );
     // Ready store: the images travel as a store on the medium, not as archives in the root layer.
     assert.equal(
-      report.stages.some((st) => st.stage.startsWith('Fill the podman ready store') && !st.skipped),
-      podmanStore === 'ready',
+      report.stages.some((st) => st.stage === 'Fill the ready image store' && !st.skipped),
+      imageStore === 'ready',
     );
     for (const v of report.verify) {
       assert.equal(v.ok, true, `${v.firmware}: ${v.diagnosis}`);
@@ -112,6 +114,12 @@ for (const { name, engine, verify, media, podmanStore } of cases) {
         [['web', 'active', 'http:200']],
       );
       assert.ok((v.imagesUsableSeconds ?? 0) > 0, 'the guest says when the loader finished');
+      // A ready store: the loader finds every image present and loads none.
+      assert.deepEqual(
+        v.loaderCounts,
+        imageStore === 'ready' ? { total: 2, loaded: 0, present: 2, failed: 0 } : { total: 2, loaded: 2, present: 0, failed: 0 },
+      );
+      if (name === 'docker-ready') assert.equal(v.storeFs, 'ext4', 'docker runs on the ready store (ext4 on the snapshot), not a tmpfs');
       assert.equal(v.guestFirmware, { bios: 'bios', uefi: 'uefi secure-boot=off', 'uefi-sb': 'uefi secure-boot=on' }[v.firmware]);
       if (name === 'docker') assert.match(v.kernelCmdline ?? '', /(^| )remaster\.e2e=menu-edit( |$)/, `${v.firmware}: ${v.kernelCmdline}`);
       process.stderr.write(

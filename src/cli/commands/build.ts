@@ -75,7 +75,7 @@ function printBuildReport(r: BuildReport, json: boolean): void {
     `  base ${r.base.iso} (${r.base.flavor}), ${r.mode} mode, target ${r.target ?? 'live'}, engine ${r.engine}, ${r.images?.images.length ?? 0} image(s), ${r.seconds} s`,
     ...r.verify.map(
       (v) =>
-        `  verify ${v.firmware}/${v.media} (${v.accel}): ${v.ok ? 'PASS' : 'FAIL'}${v.install ? `, installed in ${v.install.seconds} s` : ''}${v.imagesUsableSeconds ? `, images usable ${v.imagesUsableSeconds} s after kernel start` : ''}${v.secondsToReport ? `, report ${v.secondsToReport.toFixed(0)} s after QEMU start` : ''}${v.diagnosis ? ` (${v.diagnosis.split('\n')[0]})` : ''}; evidence ${v.evidenceDir}`,
+        `  verify ${v.firmware}/${v.media} (${v.accel}): ${v.ok ? 'PASS' : 'FAIL'}${v.install ? `, installed in ${v.install.seconds} s` : ''}${v.imagesUsableSeconds ? `, images usable ${v.imagesUsableSeconds} s after kernel start` : ''}${v.loaderCounts ? ` (${v.loaderCounts.loaded} loaded, ${v.loaderCounts.present} already present)` : ''}${v.secondsToReport ? `, report ${v.secondsToReport.toFixed(0)} s after QEMU start` : ''}${v.diagnosis ? ` (${v.diagnosis.split('\n')[0]})` : ''}; evidence ${v.evidenceDir}`,
     ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { toBuildConfig } from '../../../src/config/load.js';
 import { UsageError } from '../../../src/errors.js';
-import { containersStorageRef, readyStoreName } from '../../../src/stages/ready-store.js';
-import { engineConfigFiles, readyStoreFiles } from '../../../src/units/render.js';
+import { checkDockerStore, containersStorageRef, dockerFillBytes, readyStoreName, uuidOf } from '../../../src/stages/ready-store.js';
+import type { PayloadManifest } from '../../../src/images/manifest.js';
+import { RemasterError } from '../../../src/errors.js';
+import { readConfigFile } from '../../../src/config/load.js';
+import { engineConfigFiles, loaderFiles, readyStoreFiles } from '../../../src/units/render.js';
 
 test('ready store names match what podman calls a loaded image (localhost/ for short names)', () => {
   assert.equal(readyStoreName('demo/web:1.0'), 'localhost/demo/web:1.0');
@@ -20,7 +23,7 @@ test('podman storage.conf lists the ready store as an additional image store; th
   assert.match(conf, /^driver = "overlay"$/m);
   assert.match(conf, /^\[storage.options\]\nadditionalimagestores = \["\/var\/lib\/remaster\/ready-store"\]$/m);
   assert.throws(() => engineConfigFiles('podman', '[storage]\n', true), UsageError);
-  const unit = readyStoreFiles()[0]?.content ?? '';
+  const unit = readyStoreFiles('podman', '75%')[0]?.content ?? '';
   assert.match(
     unit,
     /^ExecStart=\/usr\/bin\/mount -t squashfs -o ro,loop \/run\/live\/medium\/remaster\/store.squashfs \/var\/lib\/remaster\/ready-store$/m,
@@ -28,16 +31,79 @@ test('podman storage.conf lists the ready store as an additional image store; th
   assert.match(unit, /^Before=podman.service .*remaster-loader.service$/m);
 });
 
-test('a ready store is podman only: docker always loads', () => {
+test('docker ready store: a setup script mounts the snapshot as /var/lib/docker before docker; the storage setup leaves it alone', () => {
+  const files = readyStoreFiles('docker', '50%');
+  const unit = files.find((f) => f.path.endsWith('remaster-ready-store.service'))?.content ?? '';
+  assert.match(unit, /^ExecStart=\/usr\/lib\/remaster\/ready-store-setup$/m);
+  assert.match(unit, /^ExecStop=\/usr\/lib\/remaster\/ready-store-setup stop$/m);
+  assert.match(unit, /^After=local-fs.target remaster-storage.service$/m);
+  assert.match(unit, /^Before=docker.service containerd.service remaster-loader.service$/m);
+  const script = files.find((f) => f.path === 'usr/lib/remaster/ready-store-setup');
+  assert.equal(script?.mode, 0o755);
+  assert.match(script?.content ?? '', /^IMAGE=\$STORE\/docker.ext4$/m);
+  assert.match(script?.content ?? '', /size=50%/);
+  assert.match(script?.content ?? '', /dmsetup create "\$NAME" --table "0 \$\(\(sectors \+ grow\)\) snapshot /);
+  const settings = { engine: 'docker', compression: 'zstd', deleteAfterLoad: false, tmpfsSize: '50%', reportPort: 'p' } as const;
+  const setup = (ready: boolean) =>
+    loaderFiles({ ...settings, readyStore: ready }).find((f) => f.path === 'usr/lib/remaster/storage-setup')?.content ?? '';
+  assert.match(setup(false), /for dir in \/var\/lib\/docker \/var\/lib\/containerd;/);
+  assert.match(setup(true), /for dir in \/var\/lib\/containerd;/);
+});
+
+test('docker ready store: every reference must have its manifest ID in the filled store', () => {
+  const manifest = {
+    version: 1,
+    compression: 'zstd',
+    apps: [],
+    images: [{ refs: ['demo/web:1.0', 'web:latest'], file: 'a.tar.zst', bytes: 1, uncompressedBytes: 100 * 1048576, imageId: 'sha256:aa' }],
+  } as unknown as PayloadManifest;
+  checkDockerStore(
+    manifest,
+    new Map([
+      ['demo/web:1.0', 'sha256:aa'],
+      ['web:latest', 'sha256:aa'],
+    ]),
+  );
+  assert.throws(
+    () =>
+      checkDockerStore(
+        manifest,
+        new Map([
+          ['demo/web:1.0', 'sha256:aa'],
+          ['web:latest', 'none'],
+        ]),
+      ),
+    (e: unknown) => e instanceof RemasterError && /web:latest is not in the store/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      checkDockerStore(
+        manifest,
+        new Map([
+          ['demo/web:1.0', 'sha256:bb'],
+          ['web:latest', 'sha256:aa'],
+        ]),
+      ),
+    (e: unknown) => e instanceof RemasterError && /demo\/web:1.0 has ID sha256:bb/.test(e.message),
+  );
+  assert.equal(dockerFillBytes(manifest), 712 * 1048576);
+  assert.match(uuidOf('x'), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.equal(uuidOf('x'), uuidOf('x'));
+});
+
+test('a ready store works for both engines; podmanStore is the earlier name of imageStore', () => {
   const dir = mkdtempSync(join(tmpdir(), 'remaster-rs-'));
   const app = join(dir, 'a.tar');
   writeFileSync(app, 'x');
+  for (const engine of ['docker', 'podman'] as const) {
+    assert.equal(toBuildConfig({ iso: '/a.iso', out: '/b.iso', engine, images: [app], imageStore: 'ready' }, {}).imageStore, 'ready');
+  }
+  const file = join(dir, 'r.yml');
+  writeFileSync(file, 'podmanStore: ready\n');
+  assert.deepEqual(readConfigFile(file), { imageStore: 'ready' });
+  writeFileSync(file, 'podmanStore: ready\nimageStore: load\n');
   assert.throws(
-    () => toBuildConfig({ iso: '/a.iso', out: '/b.iso', engine: 'docker', images: [app], podmanStore: 'ready' }, {}),
-    (e: unknown) => e instanceof UsageError && /needs --engine podman/.test(e.message) && /bound to one storage driver/.test(e.hint ?? ''),
-  );
-  assert.equal(
-    toBuildConfig({ iso: '/a.iso', out: '/b.iso', engine: 'podman', images: [app], podmanStore: 'ready' }, {}).podmanStore,
-    'ready',
+    () => readConfigFile(file),
+    (e: unknown) => e instanceof UsageError && /both "podmanStore" and "imageStore"/.test(e.message),
   );
 });
