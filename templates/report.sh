@@ -52,6 +52,7 @@ show() { systemctl show -p "$1" --value remaster-loader.service; }
 	echo "loader-result $(show Result)"
 	echo "loader-exit $(show ExecMainStatus)"
 	echo "loader-done-us $(show ExecMainExitTimestampMonotonic)"
+	[ "$ENGINE" != docker ] || echo "engine-up-us $(systemctl show -p ActiveEnterTimestampMonotonic --value docker.service)"
 	list 2>"$errs" </dev/null | grep -v '^<none>:<none>' | sed 's/^/image /'
 	sed 's/^/list-error /' "$errs"
 	systemctl list-units --state=failed --plain --no-legend --no-pager | awk '{print "failed-unit " $1}'

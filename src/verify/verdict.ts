@@ -41,7 +41,16 @@ export function firmwareLine(extra: readonly string[]): string | undefined {
 }
 
 export function loaderDoneSeconds(extra: readonly string[]): number | undefined {
-  const us = Number(/^loader-done-us (\d+)$/m.exec(extra.join('\n'))?.[1] ?? 0);
+  return monotonicSeconds(extra, 'loader-done-us');
+}
+
+/** Guest uptime when dockerd was up (docker.service active); podman has no daemon to wait for. */
+export function engineUpSeconds(extra: readonly string[]): number | undefined {
+  return monotonicSeconds(extra, 'engine-up-us');
+}
+
+function monotonicSeconds(extra: readonly string[], kind: string): number | undefined {
+  const us = Number(new RegExp(`^${kind} (\\d+)$`, 'm').exec(extra.join('\n'))?.[1] ?? 0);
   return us > 0 ? Math.round(us / 100_000) / 10 : undefined;
 }
 
@@ -120,6 +129,8 @@ export interface VerifyOutcome {
   loaderCounts?: LoaderCounts | undefined;
   /** Guest uptime (kernel start) when the loader finished: boot-to-images-usable. */
   imagesUsableSeconds?: number | undefined;
+  /** Guest uptime when dockerd was up (docker only): images usable minus this is the wait for the images alone. */
+  engineUpSeconds?: number | undefined;
   /** /proc/cmdline in the guest: proves the boot menu entry that ran (and its edits). */
   kernelCmdline?: string | undefined;
   /** The guest's own word on its firmware: "bios", "uefi secure-boot=on" or "uefi secure-boot=off". */

@@ -10,6 +10,8 @@ import {
   firmwareLine,
   interruptedReported,
   kernelCmdline,
+  engineUpSeconds,
+  loaderCounts,
   loaderDoneSeconds,
   loadingLine,
   parseApps,
@@ -170,4 +172,21 @@ test('verdict: a Secure Boot run must be reported by the guest as UEFI with Secu
   assert.deepEqual([off.ok, off.diagnosisKind], [false, 'secure-boot-off']);
   assert.equal(verdict({ ...base, boot: { outcome: 'reported', report } }).diagnosisKind, 'secure-boot-off', 'no firmware line at all');
   assert.equal(verdict({ ...base, secureBoot: false, boot: { outcome: 'reported', report } }).ok, true, 'not asked for, not checked');
+});
+
+test('the loader summary and the time dockerd was up come from the guest report', () => {
+  assert.deepEqual(loaderCounts(['loading: a', 'summary: 3 images, 1 loaded, 2 already present, 0 failed']), {
+    total: 3,
+    loaded: 1,
+    present: 2,
+    failed: 0,
+  });
+  assert.deepEqual(
+    loaderCounts(['summary: 1 images, 1 loaded, 0 already present, 0 failed', 'summary: 1 images, 0 loaded, 1 already present, 0 failed'])
+      ?.present,
+    1,
+  );
+  assert.equal(loaderCounts(['loaded: a']), undefined);
+  assert.equal(engineUpSeconds(['loader-done-us 20500000', 'engine-up-us 20012345']), 20);
+  assert.equal(engineUpSeconds(['engine-up-us 0']), undefined);
 });
