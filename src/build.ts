@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BuildConfig, toBuildConfig } from './config/load.js';
 import type { PayloadManifest } from './images/manifest.js';
+import { ExitCode, isRemasterError } from './errors.js';
 import { cleanupOutput } from './iso/output.js';
 import type { CacheFacts, StageTiming } from './pipeline/context.js';
 import { RESUME_FILE, ResumeStore } from './pipeline/resume.js';
@@ -101,6 +102,48 @@ export interface BuildOptions {
   log?: (line: string) => void;
   /** Also show each external command line (secrets masked) and the tools' own output. */
   verbose?: boolean;
+}
+
+/** One variant of a variants run: its name, and its build's report or the reason it never built. */
+export interface VariantResult {
+  name: string;
+  ok: boolean;
+  /** This variant's own exit code (0, 1 or 2: see the README's table). */
+  exitCode: number;
+  report?: BuildReport | undefined;
+  error?: { message: string; hint?: string | undefined } | undefined;
+}
+
+export interface VariantsReport {
+  ok: boolean;
+  variants: VariantResult[];
+  seconds: number;
+}
+
+/**
+ * Build variants one after another in this process: a variant that fails (bad keys, a failed build or verification)
+ * does not stop the others; an interrupt stops the run. They share the base's inspection (this process), the engine
+ * install and the image archives (the caches under cacheDir, keyed by content).
+ */
+export async function buildVariants(
+  variants: readonly { name: string; config: () => BuildConfig }[],
+  o: BuildOptions & { onVariant?: (name: string, index: number) => void } = {},
+): Promise<VariantsReport> {
+  const t0 = performance.now();
+  const results: VariantResult[] = [];
+  for (const [i, v] of variants.entries()) {
+    o.signal?.throwIfAborted();
+    o.onVariant?.(v.name, i);
+    try {
+      const report = await build(v.config(), o);
+      results.push({ name: v.name, ok: report.ok, exitCode: report.ok ? ExitCode.ok : ExitCode.failed, report });
+    } catch (e) {
+      if (o.signal?.aborted) throw e;
+      const error = e instanceof Error ? { message: e.message, hint: (e as { hint?: string }).hint } : { message: String(e) };
+      results.push({ name: v.name, ok: false, exitCode: isRemasterError(e) ? e.exitCode : ExitCode.failed, report: reportOf(e), error });
+    }
+  }
+  return { ok: results.every((r) => r.ok), variants: results, seconds: Math.round((performance.now() - t0) / 100) / 10 };
 }
 
 /** A failed build still has a report (what ran, for how long, what verification saw): it rides on the error. */

@@ -1,7 +1,7 @@
 // Build config from a file (YAML or JSON), flags and the environment, through the settings table: validation names
 // the key's path, flags win over the file, the file over user defaults, those over the environment and defaults.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { RegistryAuth } from '../types.js';
@@ -45,14 +45,82 @@ export function readConfigFile(path: string, table: readonly Setting[] = SETTING
     if (!known.has(key))
       throw new UsageError(`config file ${path}: unknown key "${key}"`, { hint: `known keys: ${[...known.keys()].join(', ')}` });
   }
-  // Relative paths in a config file are relative to the file.
+  // Relative paths in a config file are relative to the file, in its variants too.
   const base = dirname(resolve(path));
+  resolvePaths(raw, known, base);
+  if (Array.isArray(raw.variants)) {
+    for (const v of raw.variants) if (v && typeof v === 'object' && !Array.isArray(v)) resolvePaths(v as RawConfig, known, base);
+  }
+  return raw;
+}
+
+function resolvePaths(raw: RawConfig, known: ReadonlyMap<string, Setting>, base: string): void {
   for (const [key, s] of known) {
     if (!(key in raw)) continue;
     if (s.paths === 'path' && typeof raw[key] === 'string' && !isAbsolute(raw[key])) raw[key] = resolve(base, raw[key]);
     if (s.paths === 'images' && Array.isArray(raw[key])) raw[key] = raw[key].map((img: unknown) => resolveImage(img, base));
   }
-  return raw;
+}
+
+/** One build of a variants file: its name and its keys (the file's, then the entry's, then the flags'). */
+export interface VariantRaw {
+  name: string;
+  raw: RawConfig;
+}
+
+/** Keys a variant cannot set: they describe the run, not one build. */
+const RUN_KEYS = ['variants', 'config', 'cacheDir'];
+
+/**
+ * The builds a config with `variants:` asks for, or undefined without it. Each entry's keys win over the file's, and
+ * flags (given) over both; every key must be a config key, every variant needs its own out and name. Refused as a
+ * whole (exit 2, before any work) when the list is malformed: a mistake there is one the user fixes in one place.
+ */
+export function expandVariants(raw: RawConfig, given: RawConfig = {}, table: readonly Setting[] = SETTINGS): VariantRaw[] | undefined {
+  const list = raw.variants;
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new UsageError('variants must be a list of mappings, one per build', { hint: 'variants: [{ out: a.iso, images: [...] }, ...]' });
+  if (given.out !== undefined)
+    throw new UsageError('--out with variants: each variant has its own out', {
+      hint: 'set out in each entry of variants:, not on the command line',
+    });
+  const known = new Set(fileSettings(table).map((s) => s.key));
+  const { variants: _list, ...shared } = raw;
+  const out: VariantRaw[] = [];
+  for (const [i, entry] of list.entries()) {
+    const where = `variants[${i}]`;
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry))
+      throw new UsageError(`${where} must be a mapping of keys`, { hint: 'each variant is { out: ..., images: [...], ... }' });
+    const { name, ...keys } = entry as RawConfig;
+    for (const key of Object.keys(keys)) {
+      if (RUN_KEYS.includes(key) || !known.has(key))
+        throw new UsageError(`${where}: ${RUN_KEYS.includes(key) ? `"${key}" is set once for the whole run` : `unknown key "${key}"`}`, {
+          hint: RUN_KEYS.includes(key)
+            ? `move ${key} out of variants:`
+            : `known keys: ${[...known].filter((k) => !RUN_KEYS.includes(k)).join(', ')}`,
+        });
+    }
+    if (typeof keys.out !== 'string')
+      throw new UsageError(`${where} has no out`, { hint: 'each variant writes its own ISO: give it out: <file.iso>' });
+    const label = name === undefined ? basename(keys.out).replace(/\.iso$/i, '') : name;
+    if (typeof label !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/.test(label))
+      throw new UsageError(`${where}: name ${JSON.stringify(label)} is not a simple name`, { hint: 'letters, digits, . _ - (up to 63)' });
+    const merged: RawConfig = { ...shared, ...keys };
+    for (const [k, v] of Object.entries(given)) if (v !== undefined) merged[k] = v;
+    out.push({ name: label, raw: merged });
+  }
+  const seen = new Map<string, string>();
+  for (const v of out) {
+    const o = resolve(String(v.raw.out));
+    const other = seen.get(o);
+    if (other !== undefined)
+      throw new UsageError(`variants ${other} and ${v.name} both write ${o}`, { hint: 'give each variant its own out' });
+    seen.set(o, v.name);
+  }
+  if (new Set(out.map((v) => v.name)).size < out.length)
+    throw new UsageError('two variants have the same name', { hint: 'names label the report: make them unique' });
+  return out;
 }
 
 function resolveImage(img: unknown, base: string): unknown {
@@ -100,14 +168,14 @@ export function toBuildConfig(raw: RawConfig, env: NodeJS.ProcessEnv = process.e
   const table: readonly Setting[] = o.table ?? SETTINGS;
   const out: Record<string, unknown> = {};
   for (const s of table) {
-    if (s.cli) continue;
+    if (s.cli || s.expands) continue;
     const given = raw[s.key];
     const missing = given === undefined || (Array.isArray(given) && given.length === 0);
     if (missing && s.required && !o.waive?.includes(s.key)) throw new UsageError(s.required.message, { hint: s.required.hint });
     const value = given === undefined ? unsetValue(s, env) : given;
     out[s.key] = value === undefined ? undefined : parseSetting(s, value);
   }
-  for (const s of table) if (!s.cli) s.check?.(out);
+  for (const s of table) if (!s.cli && !s.expands) s.check?.(out);
   out.registryAuth = registryAuth(out.registryAuthFile as string | undefined, env);
   return Object.freeze(out) as BuildConfig;
 }

@@ -63,6 +63,8 @@ export interface Setting {
   fromEnv?(env: NodeJS.ProcessEnv): unknown;
   /** An option of the command line only: never in remaster.yml nor in the build config. */
   readonly cli?: true;
+  /** A config file key that makes several builds of one file (variants): never in one build's config. */
+  readonly expands?: true;
   /** The build cannot go without it: what to say when it is missing. */
   readonly required?: { message: string; hint: string };
   /** Relative paths in a config file are relative to the file: 'path' for one path, 'images' for image sources. */
@@ -143,6 +145,17 @@ const quiet = { name: 'quiet', short: 'q' } as const;
 const verbose = { name: 'verbose', short: 'v' } as const;
 
 export const SETTINGS = [
+  setting({
+    key: 'variants',
+    expands: true,
+    doc: "config file only: several builds in one run, one per entry; each entry holds its own keys (out, images, diskInfo, kernelArgs, target, ...) over the file's, plus an optional name; they share the base inspection, the engine install and identical image archives",
+    schema: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'object', required: ['out'], properties: { name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$' } } },
+    },
+    parse: (_k: string, v: unknown) => v,
+  }),
   setting({
     key: 'config',
     cli: true,
@@ -623,7 +636,7 @@ export const SETTINGS = [
 ] as const;
 
 export type SettingEntry = (typeof SETTINGS)[number];
-type ConfigEntry = Exclude<SettingEntry, { cli: true }>;
+type ConfigEntry = Exclude<SettingEntry, { cli: true } | { expands: true }>;
 type ValueOf<E> = E extends { parse(where: string, value: unknown): infer T }
   ? E extends { default: unknown } | { required: unknown }
     ? T

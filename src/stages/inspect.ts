@@ -1,6 +1,6 @@
 // Inspect: learn the base's flavor, boot setup, root layers and installers; settle the target; refuse what remaster
 // cannot handle, before any work.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { parseAutoinstall } from '../installer/autoinstall.js';
 import { chainLayers, type InspectResult, inspectIso } from '../iso/inspect.js';
@@ -43,11 +43,26 @@ export function resolveTarget(
   return asked;
 }
 
+/** Inspections made by this process, by the file's identity: builds of one run (variants) read a base once. */
+const inspected = new Map<string, InspectResult>();
+
+async function inspectOnce(iso: string, signal: AbortSignal): Promise<InspectResult> {
+  const st = await stat(iso);
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const seen = inspected.get(key);
+  // A copy: a build may add to what it was given.
+  if (seen) return structuredClone(seen);
+  const base = await inspectIso(iso, { signal });
+  if (inspected.size >= 4) inspected.clear();
+  inspected.set(key, structuredClone(base));
+  return base;
+}
+
 export const inspect: Stage = {
   title: 'Inspect the base ISO',
   async run(ctx, task) {
     const c = ctx.config;
-    const base = await inspectIso(c.iso, { signal: ctx.signal });
+    const base = await inspectOnce(c.iso, ctx.signal);
     if (!base.boot.bios && !base.boot.uefi) {
       throw new UsageError(`${c.iso} has no El Torito boot entry and no EFI partition: it cannot boot`, {
         hint: 'use a bootable live ISO as the base',

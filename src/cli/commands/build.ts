@@ -1,7 +1,7 @@
 // remaster build: flags and remaster.yml -> the build config -> build() -> the report and the exit code.
 import { createWriteStream } from 'node:fs';
-import { type BuildReport, build, reportOf } from '../../build.js';
-import { type BuildConfig, type RawConfig, readConfigFile, toBuildConfig } from '../../config/load.js';
+import { type BuildReport, build, buildVariants, reportOf } from '../../build.js';
+import { type BuildConfig, expandVariants, type RawConfig, readConfigFile, toBuildConfig, type VariantRaw } from '../../config/load.js';
 import { userDefaults } from '../../config/user.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { chooseRenderer } from '../../pipeline/runner.js';
@@ -35,13 +35,50 @@ export function rawFromFlags(flags: RawConfig, defaults: RawConfig = userDefault
   return raw;
 }
 
+/** The flags a user gave (not the config file's keys): with variants they win over every variant's. */
+function givenFlags(flags: RawConfig): RawConfig {
+  const { config: _config, ...given } = flags;
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+}
+
 export async function buildCommand(argv: string[], signal: AbortSignal): Promise<number> {
   const { raw, positionals, help } = parseFlags('build', argv);
   if (help) return printHelp('build');
   if (positionals.length > 0)
     throw new UsageError(`remaster build: unexpected argument "${positionals[0]}"`, { hint: 'the base ISO goes after --iso' });
   const out = outputOptions('build', raw);
-  return runBuild(toBuildConfig(rawFromFlags(raw)), out, signal);
+  const merged = rawFromFlags(raw);
+  const variants = expandVariants(merged, givenFlags(raw));
+  if (variants) return runVariants(variants, out, signal);
+  return runBuild(toBuildConfig(merged), out, signal);
+}
+
+/** Every variant built, one report each; exit 0 when all succeeded, else the largest failing variant's code (1 or 2). */
+async function runVariants(variants: readonly VariantRaw[], o: OutputOptions, signal: AbortSignal): Promise<number> {
+  const log = o.logFile ? createWriteStream(o.logFile, { flags: 'a' }) : undefined;
+  const report = await buildVariants(
+    variants.map((v) => ({ name: v.name, config: () => toBuildConfig(v.raw) })),
+    {
+      renderer: chooseRenderer({ quiet: o.quiet, verbose: o.verbose, isTTY: process.stderr.isTTY }),
+      signal,
+      stream: process.stderr,
+      verbose: o.verbose,
+      onVariant: (name, i) => {
+        if (!o.quiet) process.stderr.write(`remaster: variant ${i + 1}/${variants.length}: ${name}\n`);
+      },
+      ...(log ? { log: (line: string) => log.write(`${new Date().toISOString()} ${line}\n`) } : {}),
+    },
+  ).finally(() => log?.end());
+  if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    for (const v of report.variants) {
+      process.stdout.write(`variant ${v.name}: ${v.ok ? 'ok' : `FAILED (exit ${v.exitCode})`}\n`);
+      if (v.report) printBuildReport(v.report, false);
+      if (v.error) process.stdout.write(`  error: ${v.error.message}${v.error.hint ? `\n  hint: ${v.error.hint}` : ''}\n`);
+    }
+    process.stdout.write(`${report.variants.filter((v) => v.ok).length}/${report.variants.length} variants built in ${report.seconds} s\n`);
+  }
+  return Math.max(ExitCode.ok, ...report.variants.map((v) => v.exitCode));
 }
 
 /** Build, print the report (JSON on stdout with --json, even for a failed build), return the exit code. */
