@@ -1,6 +1,7 @@
 // npm run bench: remaster (layer and rebuild mode) against the naive shell recipe and the copy floor, on the same
 // realistic inputs, in the same run; five variants sharing caches against one; boot-to-images-usable times.
-// Writes bench/results.json and prints a markdown table of ratios against the targets of issue #6.
+// Writes bench/results.json and prints a markdown table of ratios against the targets of issue #6. `xzbase`: one layer
+// build on the base and one on an xz copy of it (issue 17: the layer's compressor follows the kernel, not the base).
 import { spawn } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import type { BuildReport } from '../src/build.js';
 import { defaultCacheDir } from '../src/config/paths.js';
 import type { StageTiming } from '../src/pipeline/context.js';
 import { removeWorkDir } from '../src/fixture/debian-live.js';
+import { ensureRecompressedIso } from '../src/fixture/recompress.js';
 import { inspectIso } from '../src/iso/inspect.js';
 import { benchBaseRecipe, benchImages, type BenchInputs, ensureBenchInputs } from './inputs.js';
 
@@ -19,14 +21,14 @@ const CLI = join(REPO, 'dist', 'src', 'cli', 'main.js');
 const NAIVE = join(REPO, 'bench', 'naive.sh');
 const RESULTS = join(REPO, 'bench', 'results.json');
 
-const USAGE = `npm run bench -- [--runs <n>] [--no-boot] [--only copy,layer,rebuild,naive,variants,boot] [--cache-dir <dir>]
+const USAGE = `npm run bench -- [--runs <n>] [--no-boot] [--only copy,layer,rebuild,naive,variants,boot,xzbase] [--cache-dir <dir>]
   [--remaster-args "<flags>"]   added to every remaster build, e.g. "--compression-level 3"
   --runs <n>      timed runs of each build (median reported; default 3)
   --no-boot       skip the three boot-to-images-usable measurements
   --only <list>   run only these measurements (default: all)
   --cache-dir     where the inputs are cached (default $REMASTER_CACHE_DIR or ~/.cache/remaster)`;
 
-const ALL = ['copy', 'layer', 'rebuild', 'naive', 'variants', 'boot'] as const;
+const ALL = ['copy', 'layer', 'rebuild', 'naive', 'variants', 'boot', 'xzbase'] as const;
 type Part = (typeof ALL)[number];
 
 interface Timed {
@@ -117,7 +119,7 @@ class Bench {
     return dir;
   }
 
-  async remaster(name: string, args: string[], cacheDir: string): Promise<Timed> {
+  async remaster(name: string, args: string[], cacheDir: string, baseIso = this.inputs.baseIso): Promise<Timed> {
     const out = join(this.scratch, `${name}.iso`);
     const logFile = join(this.scratch, `${name}.log`);
     await rm(logFile, { force: true });
@@ -125,7 +127,7 @@ class Bench {
       CLI,
       'build',
       '--iso',
-      this.inputs.baseIso,
+      baseIso,
       '--out',
       out,
       '--cache-dir',
@@ -227,6 +229,39 @@ class Bench {
     return { totalSeconds, builds };
   }
 
+  /**
+   * One layer build on the base (zstd root) and one on a copy of it whose root is xz (made once, cached), same
+   * inputs, fresh caches: with the layer compressor chosen from the kernel, the xz base should cost about the same.
+   */
+  async xzBase(): Promise<XzBase> {
+    const xz = await ensureRecompressedIso({ iso: this.inputs.baseIso, compression: 'xz', onLine: (l) => log(l) });
+    const builds: XzBase['builds'] = [];
+    for (const [base, iso] of [
+      ['zstd', this.inputs.baseIso],
+      ['xz', xz.path],
+    ] as const) {
+      const cache = await this.freshCache(`cache-base-${base}`);
+      const loadAverageAtStart = loadavg()[0] ?? 0;
+      try {
+        const t = await this.remaster(`base-${base}`, ['--engine', 'docker', ...this.imageArgs(), '--verify', 'none'], cache, iso);
+        const squash = t.stages?.find((x) => x.stage.startsWith('Write the root filesystem layer'));
+        builds.push({
+          base,
+          seconds: t.seconds,
+          squashSeconds: squash?.seconds,
+          layer: t.report?.layer,
+          isoBytes: t.isoBytes,
+          loadAverageAtStart: Math.round(loadAverageAtStart * 100) / 100,
+        });
+        log(`base-${base}: layer ${t.report?.layer?.compression ?? '?'} (${t.report?.layer?.compressionReason ?? '?'})`);
+      } finally {
+        await rm(cache, { recursive: true, force: true });
+      }
+    }
+    const [z, x] = builds;
+    return { builds, xzVsZstd: z && x ? x.seconds / z.seconds : undefined };
+  }
+
   /** One verified boot per way of making images usable; the guest reports when the loader finished. */
   async boot(
     kind: 'docker-load' | 'docker-ready' | 'podman-load' | 'podman-ready',
@@ -312,6 +347,7 @@ async function main(): Promise<number> {
 
   const collected: Record<'copy' | 'layer' | 'rebuild' | 'naive', Timed[]> = { copy: [], layer: [], rebuild: [], naive: [] };
   let variants: Awaited<ReturnType<Bench['variants']>> | undefined;
+  let xzBase: XzBase | undefined;
   const boots: Record<string, Awaited<ReturnType<Bench['boot']>>> = {};
   // Written after every round and phase: an interrupted run still leaves what it measured.
   const save = async (): Promise<Results> => {
@@ -375,6 +411,7 @@ async function main(): Promise<number> {
           },
         ]),
       ),
+      xzBase,
       peakRssMiB: peakRss,
       ratios,
       layerStages: medianStages(layer),
@@ -394,6 +431,10 @@ async function main(): Promise<number> {
   }
   if (parts.has('variants')) {
     variants = await b.variants();
+    await save();
+  }
+  if (parts.has('xzbase')) {
+    xzBase = await b.xzBase();
     await save();
   }
   if (parts.has('boot')) {
@@ -416,6 +457,18 @@ async function rootUncompressedBytes(iso: string): Promise<number | undefined> {
   const r = await timedRun('sh', ['-c', `unsquashfs -lls -o ${top.lba * 2048} '${iso}' | awk '{s+=$3} END {print s}'`]);
   const n = Number(r.stdout.trim());
   return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+interface XzBase {
+  builds: {
+    base: 'zstd' | 'xz';
+    seconds: number;
+    squashSeconds?: number | undefined;
+    layer?: BuildReport['layer'];
+    isoBytes?: number | undefined;
+    loadAverageAtStart: number;
+  }[];
+  xzVsZstd?: number | undefined;
 }
 
 interface Results {
@@ -443,6 +496,7 @@ interface Results {
     string,
     { buildSeconds: number; imagesUsableSeconds?: number | undefined; engineUpSeconds?: number | undefined; ok?: boolean | undefined }
   >;
+  xzBase?: XzBase | undefined;
   peakRssMiB: number;
   ratios: Record<
     'layerVsNaive' | 'rebuildVsNaive' | 'buildVsCopyFloor' | 'fiveVariantsVsOne' | 'cachedBuildVsCopyFloor',
@@ -469,6 +523,11 @@ function markdown(r: Results): string {
     `| layer build with cached images and .debs vs copy floor | ${x(q.cachedBuildVsCopyFloor)} | (for reference) | |`,
     `| peak RSS of remaster | ${r.peakRssMiB} MiB | ≤ 256 MiB | ${met(r.peakRssMiB ? r.peakRssMiB <= 256 : undefined)} |`,
     `| five variants vs one | ${x(q.fiveVariantsVsOne)} | ≤ 2× | ${met(q.fiveVariantsVsOne === undefined ? undefined : q.fiveVariantsVsOne <= 2)} |`,
+    ...(r.xzBase
+      ? [
+          `| layer build on an xz base vs a zstd base | ${x(r.xzBase.xzVsZstd)} | ≤ 1.2× | ${met(r.xzBase.xzVsZstd === undefined ? undefined : r.xzBase.xzVsZstd <= 1.2)} |`,
+        ]
+      : []),
     '',
     '| Build | Median | Runs | ISO |',
     '|---|---|---|---|',
@@ -497,6 +556,11 @@ function markdown(r: Results): string {
         .filter((t) => !t.skipped)
         .map((t) => `${t.stage} ${t.seconds.toFixed(1)} s`)
         .join(', ')}`,
+    );
+  }
+  for (const xb of r.xzBase?.builds ?? []) {
+    lines.push(
+      `${xb.base} base: ${s(xb.seconds)} (squash ${s(xb.squashSeconds)}, layer ${xb.layer?.compression ?? '?'}${xb.layer?.level ? ` level ${xb.layer.level}` : ''}: ${xb.layer?.compressionReason ?? '?'}; ISO ${mib(xb.isoBytes)}; load average ${xb.loadAverageAtStart} at start)`,
     );
   }
   const boots = Object.entries(r.boots);

@@ -78,7 +78,20 @@ export interface BuildReport {
   /** What got the payload: the live session, systems installed from the ISO, or both. */
   target?: Target | undefined;
   mode?: 'layer' | 'rebuild' | undefined;
-  layer?: { isoPath: string; bytes: number } | undefined;
+  /**
+   * The new layer (or rebuilt root): where it is on the ISO, its size, its squashfs compressor and level, and why
+   * (which kernels of the base can mount it, or that the base's own was kept). No compression for the payload tar of
+   * an installer medium.
+   */
+  layer?:
+    | {
+        isoPath: string;
+        bytes: number;
+        compression?: string | undefined;
+        level?: number | undefined;
+        compressionReason?: string | undefined;
+      }
+    | undefined;
   /** subiquity bases: each install source path and the layer install-sources.yaml now names (unpacked bytes). */
   installSources?: { from: string; to: string; size: number }[] | undefined;
   packages?: string[] | undefined;
@@ -169,7 +182,13 @@ export async function build(config: BuildConfig, o: BuildOptions = {}): Promise<
       engine: config.engine,
       target: f.target,
       mode: f.root?.mode,
-      layer: f.layer && { isoPath: f.layer.isoPath, bytes: f.layer.bytes },
+      layer: f.layer && {
+        isoPath: f.layer.isoPath,
+        bytes: f.layer.bytes,
+        compression: f.layer.compression?.compression,
+        level: f.layer.compression?.level,
+        compressionReason: f.layer.compression?.reason,
+      },
       installSources: f.sourceLayers,
       packages: f.installedPackages,
       images: f.manifest,

@@ -336,7 +336,7 @@ export const SETTINGS = [
   }),
   setting({
     key: 'squashfsLevel',
-    doc: "level of the squashfs we write (zstd 1-22, gzip 1-9; the base's algorithm and block size are kept); default 3 for a layer, mksquashfs' default for a rebuilt root",
+    doc: "level of the squashfs we write (zstd 1-22, gzip 1-9; a layer's compressor is what the base kernel mounts fastest, a rebuilt root keeps the base's; block size is the base's); default 3 for a layer, mksquashfs' default for a rebuilt root",
     schema: { type: 'integer', minimum: 1, maximum: 22 },
     parse: (k: string, v: unknown) => int(k, v, 1, 22),
     flags: { build: { name: 'squashfs-level', arg: '<n>', doc: 'zstd/gzip level of the squashfs written (default 3 for a layer)' } },

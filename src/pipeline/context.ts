@@ -4,6 +4,7 @@ import type { LayerChanges } from '../installer/layer-changes.js';
 import type { Target } from '../types.js';
 import type { VerifyOutcome } from '../verify/verdict.js';
 import type { InspectResult, RootfsLayer } from '../iso/inspect.js';
+import type { LayerCompression } from '../rootfs/kernel-config.js';
 import type { RootLayer } from '../rootfs/layer.js';
 import type { MountStack } from '../rootfs/mounts.js';
 import type { ResumeStore } from './resume.js';
@@ -25,8 +26,16 @@ export interface Facts {
   /** Architecture of the base root (dpkg), for image platforms. */
   architecture?: string;
   manifest?: PayloadManifest;
-  /** The new layer's ISO path, e.g. /live/remaster.squashfs, and its host file. */
-  layer?: { isoPath: string; file: string; bytes: number };
+  /**
+   * What the squashfs files the build adds (layers, the ready store) are compressed with and why: from the kernel
+   * configs of the base root (inspect stage). A rebuilt root keeps the base's compressor.
+   */
+  layerCompression?: LayerCompression;
+  /**
+   * The new layer's ISO path, e.g. /live/remaster.squashfs, its host file, and how it was compressed (a squashfs;
+   * none for the payload tar a netinst medium carries instead).
+   */
+  layer?: { isoPath: string; file: string; bytes: number; compression?: LayerCompression | undefined };
   /** Files written into the ISO: ISO path -> host file. */
   isoMap: Map<string, string>;
   /**

@@ -6,7 +6,9 @@ import { parseAutoinstall } from '../installer/autoinstall.js';
 import { chainLayers, type InspectResult, inspectIso } from '../iso/inspect.js';
 import { curtinChain, sourcePaths } from '../iso/install-sources.js';
 import { reachedDi } from '../iso/installers.js';
+import { ISO_SECTOR } from '../iso/probe.js';
 import type { Stage } from '../pipeline/context.js';
+import { chooseLayerCompression, readKernelConfigs } from '../rootfs/kernel-config.js';
 import type { Target } from '../types.js';
 
 /**
@@ -92,6 +94,17 @@ export const inspect: Stage = {
         },
       );
     }
+    // The kernel that boots the ISO is the live root's: it mounts every squashfs the build adds (curtin mounts the
+    // install sources' chains in the live session too), so its configs decide what those are compressed with.
+    const top = ctx.facts.chain.at(-1);
+    if (top) {
+      const configs = await readKernelConfigs(
+        base.iso,
+        base.rootfs.map((l) => ({ offset: l.lba * ISO_SECTOR })),
+        { signal: ctx.signal },
+      );
+      ctx.facts.layerCompression = chooseLayerCompression(top.compression, configs, c.squashfsLevel);
+    }
     const di = reachedDi(base.installers);
     if (c.preseed !== undefined && (target === 'live' || !di)) {
       throw new UsageError(
@@ -139,6 +152,8 @@ export const inspect: Stage = {
             .filter((i) => i.supported)
             .map((i) => i.kind)
             .join(', ')}`;
-    task.output = `${base.flavor}; boot: ${boot}; root: ${layers}; target: ${target}${routes}`;
+    const lc = ctx.facts.layerCompression;
+    const added = lc ? `; squashfs added: ${lc.compression}${lc.level ? ` level ${lc.level}` : ''} (${lc.reason})` : '';
+    task.output = `${base.flavor}; boot: ${boot}; root: ${layers}; target: ${target}${routes}${added}`;
   },
 };

@@ -47,7 +47,12 @@ export const readyStore: Stage = {
   resume: {
     key: 'readyStore',
     after: ['images'],
-    inputs: async (ctx) => ({ base: await baseIdentity(ctx), engine: ctx.config.engine, sourceDateEpoch: ctx.config.sourceDateEpoch }),
+    inputs: async (ctx) => ({
+      base: await baseIdentity(ctx),
+      engine: ctx.config.engine,
+      sourceDateEpoch: ctx.config.sourceDateEpoch,
+      compression: ctx.facts.layerCompression,
+    }),
     save: () => ({ facts: {}, files: [STORE_FILE] }),
     restore: (ctx) => {
       ctx.facts.isoMap.set(READY_STORE_ISO_PATH, ctx.ws.path(STORE_FILE));
@@ -67,6 +72,8 @@ export const readyStore: Stage = {
     else await fillPodman(ctx, task, manifest, store, runRoot);
     const top = base.rootfs[base.rootfs.length - 1];
     if (!top) throw new Error('internal: base has no root layer');
+    // Mounted by the live kernel like a layer: compressed as the layers are (inspect stage).
+    const comp = need(ctx.facts.layerCompression, 'layer compression');
     const file = ctx.ws.path(STORE_FILE);
     const partial = `${file}.partial`;
     await rm(file, { force: true });
@@ -75,8 +82,9 @@ export const readyStore: Stage = {
       {
         source: store,
         target: partial,
-        compression: top.compression,
+        compression: comp.compression,
         blockSize: top.blockSize,
+        level: comp.level,
         sourceDateEpoch: ctx.config.sourceDateEpoch,
       },
       { signal: ctx.signal },
@@ -87,7 +95,7 @@ export const readyStore: Stage = {
     await rename(partial, file);
     ctx.facts.isoMap.set(READY_STORE_ISO_PATH, file);
     await rm(store, { recursive: true, force: true });
-    task.output = `${manifest.images.length} image(s), ${mib((await stat(file)).size)} at ${READY_STORE_ISO_PATH}`;
+    task.output = `${manifest.images.length} image(s), ${mib((await stat(file)).size)} at ${READY_STORE_ISO_PATH} (${comp.compression}${comp.level ? ` level ${comp.level}` : ''}: ${comp.reason})`;
   },
 };
 

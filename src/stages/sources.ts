@@ -170,15 +170,20 @@ async function buildChainLayer(
   if (!top) throw new Error('internal: empty chain');
   const sb = await readSuperblock(base.iso, top.offset);
   if (!sb) throw new Error(`internal: ${top.path} has no squashfs superblock`);
+  // curtin mounts this chain in the live session: the live kernel's choice holds here too (inspect stage).
+  const comp = ctx.facts.layerCompression ?? {
+    compression: sb.compression,
+    level: squashLevel(sb.compression, 'layer', ctx.config.squashfsLevel),
+  };
   const file = join(dir, 'layer.squashfs');
   await rm(file, { force: true });
   await mksquashfs(
     {
       source: layer.root,
       target: `${file}.partial`,
-      compression: sb.compression,
+      compression: comp.compression,
       blockSize: sb.blockSize,
-      level: squashLevel(sb.compression, 'layer', ctx.config.squashfsLevel),
+      level: comp.level,
       sourceDateEpoch: ctx.config.sourceDateEpoch,
     },
     { signal: ctx.signal },

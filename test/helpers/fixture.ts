@@ -13,6 +13,7 @@ import {
   ensureDebianLiveIso,
 } from '../../src/fixture/debian-live.js';
 import { writeBusyboxRootfs } from '../../src/fixture/busybox-rootfs.js';
+import { ensureRecompressedIso } from '../../src/fixture/recompress.js';
 import { CLI } from './paths.js';
 
 const recipeIsos = new Map<DebianLiveRecipe, Promise<string>>();
@@ -42,6 +43,17 @@ export function installerFixtureIso(): Promise<string> {
 /** Path of the netinst fixture ISO (Debian's netinst shape: d-i debootstraps from the medium's pool, trixie). */
 export function netinstFixtureIso(): Promise<string> {
   return recipeIso(debianNetinstRecipe, 'netinst fixture');
+}
+
+let xzFixture: Promise<string> | undefined;
+
+/** The fixture with its root squashfs in xz, as Debian's and Ubuntu's own media ship it (minutes, once per cache). */
+export function xzFixtureIso(): Promise<string> {
+  xzFixture ??= fixtureIso().then(async (iso) => {
+    const r = await ensureRecompressedIso({ iso, compression: 'xz', onLine: (l) => process.stderr.write(`xz fixture: ${l}\n`) });
+    return r.path;
+  });
+  return xzFixture;
 }
 
 export interface CliResult {
