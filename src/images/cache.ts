@@ -25,14 +25,19 @@ export interface CachedImage {
  * image config, compression settings. Undefined for sources without a stable identity (OCI layout folders,
  * a docker daemon, a registry that gives no digest): those are never cached.
  */
-export async function imageCacheKey(spec: ImageSpec, o: PayloadOptions, explicitEpoch: boolean): Promise<string | undefined> {
+export async function imageCacheKey(
+  spec: ImageSpec,
+  o: PayloadOptions,
+  explicitEpoch: boolean,
+  digestOf: (path: string) => Promise<string> = sha256File,
+): Promise<string | undefined> {
   let identity: Record<string, unknown>;
   if (spec.kind === 'docker-archive') {
-    identity = { kind: spec.kind, digest: await sha256File(spec.path), ref: spec.ref };
+    identity = { kind: spec.kind, digest: await digestOf(spec.path), ref: spec.ref };
   } else if (spec.kind === 'rootfs') {
     identity = {
       kind: spec.kind,
-      digest: await sha256File(spec.path),
+      digest: await digestOf(spec.path),
       ref: spec.ref,
       cmd: spec.cmd,
       entrypoint: spec.entrypoint,
@@ -63,7 +68,7 @@ export async function imageCacheKey(spec: ImageSpec, o: PayloadOptions, explicit
  * recorded) is hard-linked (or copied) into o.dir; a miss is compressed into the cache first, then linked.
  */
 export async function addImageCached(spec: ImageSpec, o: PayloadOptions, cacheDir: string, explicitEpoch: boolean): Promise<CachedImage> {
-  const key = await imageCacheKey(spec, o, explicitEpoch);
+  const key = await imageCacheKey(spec, o, explicitEpoch, (path) => rememberedDigest(cacheDir, path));
   if (!key) return { image: await addImage(spec, o), cached: undefined };
   // Another build compressing the same source is waited for: its archive is then a hit here.
   const lock = { what: `the cached image archive ${key.slice(0, 12)}`, signal: o.signal, onWait: o.onProgress };
@@ -103,13 +108,40 @@ async function addToCache(spec: ImageSpec, o: PayloadOptions, cacheDir: string, 
 
 async function readEntry(dir: string): Promise<PayloadImage | undefined> {
   try {
-    const image = JSON.parse(await readFile(join(dir, 'entry.json'), 'utf8')) as PayloadImage;
+    const entry = join(dir, 'entry.json');
+    const image = JSON.parse(await readFile(entry, 'utf8')) as PayloadImage;
     const file = join(dir, image.file);
-    const st = await stat(file);
-    // The archive is hashed again: a damaged or edited cache entry is rebuilt, never shipped.
-    if (st.size !== image.bytes || (await sha256File(file)) !== image.sha256) return undefined;
+    const [st, written] = [await stat(file, { bigint: true }), await stat(entry, { bigint: true })];
+    if (st.size !== BigInt(image.bytes)) return undefined;
+    // The entry is written after its archive: an archive changed since (edited, replaced) is newer than its entry and
+    // is hashed again, and rebuilt when it differs. An untouched one is trusted (the guest's loader checks the sha256
+    // before it loads, and verification boots it).
+    if (st.mtimeNs > written.mtimeNs && (await sha256File(file)) !== image.sha256) return undefined;
     return image;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A source file's sha256, remembered under cacheDir/images/digests/ by the file's identity (device, inode, size,
+ * modification and change times): a later build with the same, unchanged file does not read it again. The change
+ * time cannot be set back by anyone editing the file, so an edited file is always read again.
+ */
+export async function rememberedDigest(cacheDir: string, path: string): Promise<string> {
+  const st = await stat(path, { bigint: true });
+  const id = createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`).digest('hex').slice(0, 32);
+  const memo = join(cacheDir, 'images', 'digests', id);
+  try {
+    const known = (await readFile(memo, 'utf8')).trim();
+    if (/^[0-9a-f]{64}$/.test(known)) return known;
+  } catch {
+    // not remembered yet
+  }
+  const digest = await sha256File(path);
+  await mkdir(join(cacheDir, 'images', 'digests'), { recursive: true });
+  const tmp = `${memo}.${randomBytes(4).toString('hex')}`;
+  await writeFile(tmp, `${digest}\n`);
+  await rename(tmp, memo);
+  return digest;
 }

@@ -35,14 +35,17 @@ export const iso: Stage = {
     if (base.checksumFiles.length > 0) {
       const pairs = base.checksumFiles.map((p) => ({ from: p, to: join(files, `checksum-${basename(p)}`) }));
       await xorrisoExtract(base.iso, pairs, { signal: ctx.signal });
+      // Each added or replaced file is read once for every algorithm the checksum files use (md5 and sha256).
+      const algos = [...new Set(base.checksumFiles.map(algoOf))];
+      const digests = new Map<string, string[]>();
+      for (const [isoPath, host] of map) {
+        if (base.checksumFiles.includes(isoPath)) continue;
+        task.output = `${algos.join(' and ')} of ${isoPath}`;
+        digests.set(isoPath, await hashFile(host, algos));
+      }
       for (const { from, to } of pairs) {
-        const algo = algoOf(from);
-        const changed = new Map<string, string>();
-        for (const [isoPath, host] of map) {
-          if (base.checksumFiles.includes(isoPath)) continue;
-          task.output = `${algo} of ${isoPath}`;
-          changed.set(isoPath, await hashFile(host, algo));
-        }
+        const i = algos.indexOf(algoOf(from));
+        const changed = new Map([...digests].map(([isoPath, d]) => [isoPath, d[i] ?? '']));
         await writeFile(to, updateChecksumText(await readFile(to, 'utf8'), changed));
         map.set(from, to);
       }

@@ -1,10 +1,11 @@
 // What the image archive cache is keyed by: source content, naming, compression; not the source's path.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { imageCacheKey } from '../../../src/images/cache.js';
+import { imageCacheKey, rememberedDigest } from '../../../src/images/cache.js';
 import type { PayloadOptions } from '../../../src/images/payload.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'remaster-cachekey-'));
@@ -37,4 +38,18 @@ test('the created date is part of the key only when SOURCE_DATE_EPOCH fixes it',
 test('sources without a stable identity are not cached', async () => {
   assert.equal(await imageCacheKey({ kind: 'skopeo', transport: 'oci', source: `oci:${dir}`, ref: 'app:1' }, o, false), undefined);
   assert.equal(await imageCacheKey({ kind: 'skopeo', transport: 'docker-daemon', source: 'docker-daemon:app:1' }, o, false), undefined);
+});
+
+test("a source's sha256 is remembered by the file's identity; an edited file is read again", async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'remaster-digests-'));
+  const f = join(dir, 'remembered.tar');
+  const sha = (t: string) => createHash('sha256').update(t).digest('hex');
+  writeFileSync(f, 'first');
+  assert.equal(await rememberedDigest(cache, f), sha('first'));
+  assert.equal(readdirSync(join(cache, 'images', 'digests')).length, 1);
+  assert.equal(await rememberedDigest(cache, f), sha('first'));
+  assert.equal(readdirSync(join(cache, 'images', 'digests')).length, 1, 'the second call used the memo');
+  writeFileSync(f, 'other'); // same size: the change time (and usually mtime) tells
+  assert.equal(await rememberedDigest(cache, f), sha('other'));
+  assert.equal(readdirSync(join(cache, 'images', 'digests')).length, 2);
 });
