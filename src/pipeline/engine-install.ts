@@ -199,10 +199,31 @@ async function installOffline(r: InstallRun, offline: string, setTitle: (t: stri
   return { key, cached };
 }
 
+/**
+ * What apt resolved in this process, by install identity and packages: the builds of one run (variants) on one base
+ * ask apt once. Only a cache hit uses it: a miss runs apt as usual.
+ */
+const resolvedInRun = new Map<string, { pkgs: string[]; resolved: string[]; archives: string }>();
+
 /** With apt from the base's sources, the shared package caches bound in; cached by what apt resolves. */
 async function installOnline(r: InstallRun): Promise<Installed> {
   const c = r.ctx.config;
   const root = r.layer.merged;
+  const asked = r.identity && JSON.stringify({ identity: r.identity, pkgs: r.pkgs, cacheDir: c.cacheDir });
+  const known = asked ? resolvedInRun.get(asked) : undefined;
+  if (r.identity && known) {
+    const key = engineCacheKey({ ...r.identity, resolved: known.resolved });
+    await lockEngine(r, key);
+    const cached = await cachedEngine(c.cacheDir, key);
+    if (cached) {
+      r.pkgs = known.pkgs;
+      r.resolved = { packages: known.resolved, archives: known.archives };
+      r.say('apt resolved this base and package set earlier in this run: no apt run');
+      return { key, cached };
+    }
+    // Gone from the cache meanwhile: apt runs below and takes the key's lock again.
+    await r.locks.pop()?.release();
+  }
   const cache = await aptCacheDirs(c.cacheDir, root, r.ctx.facts.architecture ?? 'amd64');
   const out: Installed = {};
   // The apt folders are shared by every build on this cache: one apt at a time (apt's own lock would fail).
@@ -216,6 +237,7 @@ async function installOnline(r: InstallRun): Promise<Installed> {
         const { pkgs, resolved } = await aptResolve(s, r.pkgs, r.io, r.say, engineCompanions[c.engine]);
         r.pkgs = pkgs;
         r.resolved = { packages: resolved, archives: cache.archives };
+        if (asked) resolvedInRun.set(asked, { pkgs, resolved, archives: cache.archives });
         out.key = r.identity && engineCacheKey({ ...r.identity, resolved });
         // Held until the install is stored.
         if (out.key) await lockEngine(r, out.key);
