@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { need, type Stage } from '../pipeline/context.js';
-import { loaderFiles, PAYLOAD_DIR, readyStoreFiles } from '../units/render.js';
+import { loaderFiles, PAYLOAD_DIR, readyStoreFiles, readyStoreImage } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 import { linkOrCopy } from '../util/fs.js';
 import { UNPACKFS_CONF, unpackfsWithLayer } from '../installer/calamares.js';
@@ -68,7 +68,10 @@ export const payload: Stage = {
       reportPort: 'org.remaster.report',
       readyStore: ready,
     });
-    if (ready) files.push(...readyStoreFiles(ctx.config.engine, ctx.config.tmpfsSize));
+    if (ready) {
+      const casper = need(ctx.facts.base, 'base ISO').flavor === 'ubuntu-casper';
+      files.push(...readyStoreFiles(ctx.config.engine, ctx.config.tmpfsSize, readyStoreImage(casper)));
+    }
     const podman = ctx.facts.installedPackages?.find((p) => p.startsWith('podman='))?.slice('podman='.length);
     const runs = ctx.config.images.flatMap((spec, i) => {
       const ref = manifest.images[i]?.refs[0];

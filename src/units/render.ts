@@ -156,6 +156,11 @@ export function loaderFiles(s: LoaderSettings): RootFile[] {
 /** Where the ready store squashfs sits on the medium and where it is mounted (live-boot's medium path). */
 export const READY_STORE_ISO_PATH = '/remaster/store.squashfs';
 export const READY_STORE_IMAGE = `/run/live/medium${READY_STORE_ISO_PATH}`;
+
+/** Where the live system has its medium mounted: live-boot's /run/live/medium, casper's /cdrom. */
+export function readyStoreImage(casper: boolean): string {
+  return casper ? `/cdrom${READY_STORE_ISO_PATH}` : READY_STORE_IMAGE;
+}
 export const READY_STORE_DIR = '/var/lib/remaster/ready-store';
 
 /**
@@ -189,7 +194,7 @@ export const DOCKER_STORE_FILE = 'docker.ext4';
  * mount; docker's (a script) makes the store's ext4 image writable with a device-mapper snapshot and mounts it as
  * docker's data root, with the snapshot's changes on the store device when one is mounted, else in a tmpfs.
  */
-export function readyStoreFiles(engine: Engine, tmpfsSize: string): RootFile[] {
+export function readyStoreFiles(engine: Engine, tmpfsSize: string, storeImage: string = READY_STORE_IMAGE): RootFile[] {
   const docker = engine === 'docker';
   const setup = `/${LIB_DIR}/ready-store-setup`;
   const files: RootFile[] = [
@@ -200,12 +205,12 @@ export function readyStoreFiles(engine: Engine, tmpfsSize: string): RootFile[] {
         readTemplate('remaster-ready-store.service'),
         {
           ENGINE: engine,
-          STORE_IMAGE: READY_STORE_IMAGE,
+          STORE_IMAGE: storeImage,
           // Docker's store goes on the store device when there is one: the storage unit mounts that first.
           AFTER: docker ? 'local-fs.target remaster-storage.service' : 'local-fs.target',
           BEFORE: engineFacts[engine].before,
           STORE_DIR: READY_STORE_DIR,
-          EXEC: docker ? setup : `/usr/bin/mount -t squashfs -o ro,loop ${READY_STORE_IMAGE} ${READY_STORE_DIR}`,
+          EXEC: docker ? setup : `/usr/bin/mount -t squashfs -o ro,loop ${storeImage} ${READY_STORE_DIR}`,
           // Once the engine has stopped, so shutdown finds nothing of the store busy.
           STOP: docker ? `ExecStop=${setup} stop` : `ExecStop=/usr/bin/umount ${READY_STORE_DIR}`,
         },
@@ -225,7 +230,7 @@ export function readyStoreFiles(engine: Engine, tmpfsSize: string): RootFile[] {
       content: render(
         readTemplate('docker-ready-store.sh'),
         {
-          STORE_IMAGE: READY_STORE_IMAGE,
+          STORE_IMAGE: storeImage,
           STORE_DIR: READY_STORE_DIR,
           STORE_FILE: DOCKER_STORE_FILE,
           DATA_ROOT: DOCKER_DATA_ROOT,

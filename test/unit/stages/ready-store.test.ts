@@ -9,7 +9,7 @@ import { checkDockerStore, containersStorageRef, dockerFillBytes, readyStoreName
 import type { PayloadManifest } from '../../../src/images/manifest.js';
 import { RemasterError } from '../../../src/errors.js';
 import { readConfigFile } from '../../../src/config/load.js';
-import { engineConfigFiles, loaderFiles, readyStoreFiles } from '../../../src/units/render.js';
+import { engineConfigFiles, loaderFiles, readyStoreFiles, readyStoreImage } from '../../../src/units/render.js';
 
 test('ready store names match what podman calls a loaded image (localhost/ for short names)', () => {
   assert.equal(readyStoreName('demo/web:1.0'), 'localhost/demo/web:1.0');
@@ -106,4 +106,15 @@ test('a ready store works for both engines; podmanStore is the earlier name of i
     () => readConfigFile(file),
     (e: unknown) => e instanceof UsageError && /both "podmanStore" and "imageStore"/.test(e.message),
   );
+});
+
+test("the store is read where the live system mounts its medium: live-boot's /run/live/medium, casper's /cdrom", () => {
+  for (const engine of ['docker', 'podman'] as const) {
+    const text = readyStoreFiles(engine, '75%', readyStoreImage(true))
+      .map((f) => f.content ?? '')
+      .join('\n');
+    assert.match(text, /^ConditionPathExists=\/cdrom\/remaster\/store.squashfs$/m);
+    assert.doesNotMatch(text, /run\/live\/medium/);
+  }
+  assert.equal(readyStoreImage(false), '/run/live/medium/remaster/store.squashfs');
 });
