@@ -208,7 +208,8 @@ export function readyStoreFiles(engine: Engine, tmpfsSize: string, storeImage: s
           STORE_IMAGE: storeImage,
           // Docker's store goes on the store device when there is one: the storage unit mounts that first.
           AFTER: docker ? 'local-fs.target remaster-storage.service' : 'local-fs.target',
-          BEFORE: engineFacts[engine].before,
+          // docker's store is dockerd's alone: containerd (its own /var/lib/containerd) starts meanwhile.
+          BEFORE: docker ? 'docker.service' : engineFacts[engine].before,
           STORE_DIR: READY_STORE_DIR,
           EXEC: docker ? setup : `/usr/bin/mount -t squashfs -o ro,loop ${storeImage} ${READY_STORE_DIR}`,
           // Once the engine has stopped, so shutdown finds nothing of the store busy.

@@ -37,7 +37,7 @@ test('docker ready store: a setup script mounts the snapshot as /var/lib/docker 
   assert.match(unit, /^ExecStart=\/usr\/lib\/remaster\/ready-store-setup$/m);
   assert.match(unit, /^ExecStop=\/usr\/lib\/remaster\/ready-store-setup stop$/m);
   assert.match(unit, /^After=local-fs.target remaster-storage.service$/m);
-  assert.match(unit, /^Before=docker.service containerd.service remaster-loader.service shutdown.target$/m);
+  assert.match(unit, /^Before=docker.service remaster-loader.service shutdown.target$/m);
   const script = files.find((f) => f.path === 'usr/lib/remaster/ready-store-setup');
   assert.equal(script?.mode, 0o755);
   assert.match(script?.content ?? '', /^IMAGE=\$STORE\/docker.ext4$/m);
