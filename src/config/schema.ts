@@ -11,7 +11,11 @@ export function jsonSchema(table: readonly Setting[] = SETTINGS): JsonSchema {
     title: 'remaster build configuration',
     type: 'object',
     additionalProperties: false,
-    required: table.filter((s) => s.schema && s.required).map((s) => s.key),
+    // One build names its essentials at the top; a variants file may leave them to its entries.
+    anyOf: [
+      { required: table.filter((s) => s.schema && s.required).map((s) => s.key) },
+      ...table.filter((s) => s.expands).map((s) => ({ required: [s.key] })),
+    ],
     properties,
   };
 }
