@@ -203,14 +203,17 @@ async function installOffline(r: InstallRun, offline: string, setTitle: (t: stri
  * What apt resolved in this process, by install identity and packages: the builds of one run (variants) on one base
  * ask apt once. Only a cache hit uses it: a miss runs apt as usual.
  */
-const resolvedInRun = new Map<string, { pkgs: string[]; resolved: string[]; archives: string }>();
+const resolvedInRun = new Map<string, { pkgs: string[]; resolved: string[]; archives: string; at: number }>();
+/** A long-lived process (a library user building all day) asks apt again after this: the mirror moves on. */
+const RESOLVED_FOR_MS = 60 * 60 * 1000;
 
 /** With apt from the base's sources, the shared package caches bound in; cached by what apt resolves. */
 async function installOnline(r: InstallRun): Promise<Installed> {
   const c = r.ctx.config;
   const root = r.layer.merged;
   const asked = r.identity && JSON.stringify({ identity: r.identity, pkgs: r.pkgs, cacheDir: c.cacheDir });
-  const known = asked ? resolvedInRun.get(asked) : undefined;
+  const remembered = asked ? resolvedInRun.get(asked) : undefined;
+  const known = remembered && Date.now() - remembered.at < RESOLVED_FOR_MS ? remembered : undefined;
   if (r.identity && known) {
     const key = engineCacheKey({ ...r.identity, resolved: known.resolved });
     await lockEngine(r, key);
@@ -237,7 +240,7 @@ async function installOnline(r: InstallRun): Promise<Installed> {
         const { pkgs, resolved } = await aptResolve(s, r.pkgs, r.io, r.say, engineCompanions[c.engine]);
         r.pkgs = pkgs;
         r.resolved = { packages: resolved, archives: cache.archives };
-        if (asked) resolvedInRun.set(asked, { pkgs, resolved, archives: cache.archives });
+        if (asked) resolvedInRun.set(asked, { pkgs, resolved, archives: cache.archives, at: Date.now() });
         out.key = r.identity && engineCacheKey({ ...r.identity, resolved });
         // Held until the install is stored.
         if (out.key) await lockEngine(r, out.key);
