@@ -8,7 +8,7 @@ import type { PayloadImage } from './manifest.js';
 import { cacheLockFile, withLock } from '../util/lock.js';
 import { addImage, type PayloadOptions, servedDigest, skopeoRef } from './payload.js';
 import type { ImageSpec } from '../types.js';
-import { linkOrCopy } from '../util/fs.js';
+import { fileIdentity, linkOrCopy } from '../util/fs.js';
 import { sha256File } from '../util/hash.js';
 
 /** Bump when the archive an entry holds would differ for the same inputs (format changes). */
@@ -111,7 +111,8 @@ async function readEntry(dir: string): Promise<PayloadImage | undefined> {
     const entry = join(dir, 'entry.json');
     const image = JSON.parse(await readFile(entry, 'utf8')) as PayloadImage;
     const file = join(dir, image.file);
-    const [st, written] = [await stat(file, { bigint: true }), await stat(entry, { bigint: true })];
+    const st = await stat(file, { bigint: true });
+    const written = await stat(entry, { bigint: true });
     if (st.size !== BigInt(image.bytes)) return undefined;
     // The entry is written after its archive: an archive changed since (edited, replaced) is newer than its entry and
     // is hashed again, and rebuilt when it differs. An untouched one is trusted (the guest's loader checks the sha256
@@ -129,8 +130,10 @@ async function readEntry(dir: string): Promise<PayloadImage | undefined> {
  * time cannot be set back by anyone editing the file, so an edited file is always read again.
  */
 export async function rememberedDigest(cacheDir: string, path: string): Promise<string> {
-  const st = await stat(path, { bigint: true });
-  const id = createHash('sha256').update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`).digest('hex').slice(0, 32);
+  const id = createHash('sha256')
+    .update(await fileIdentity(path))
+    .digest('hex')
+    .slice(0, 32);
   const memo = join(cacheDir, 'images', 'digests', id);
   try {
     const known = (await readFile(memo, 'utf8')).trim();

@@ -1,6 +1,6 @@
 // Inspect: learn the base's flavor, boot setup, root layers and installers; settle the target; refuse what remaster
 // cannot handle, before any work.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { parseAutoinstall } from '../installer/autoinstall.js';
 import { chainLayers, type InspectResult, inspectIso } from '../iso/inspect.js';
@@ -10,6 +10,7 @@ import { ISO_SECTOR } from '../iso/probe.js';
 import type { Stage } from '../pipeline/context.js';
 import { chooseLayerCompression, readKernelConfigs } from '../rootfs/kernel-config.js';
 import type { Target } from '../types.js';
+import { fileIdentity } from '../util/fs.js';
 
 /**
  * The target a build gets: the one asked for when the base allows it (else a usage error), or by default both where
@@ -49,8 +50,7 @@ export function resolveTarget(
 const inspected = new Map<string, InspectResult>();
 
 async function inspectOnce(iso: string, signal: AbortSignal): Promise<InspectResult> {
-  const st = await stat(iso);
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  const key = await fileIdentity(iso);
   const seen = inspected.get(key);
   // A copy: a build may add to what it was given.
   if (seen) return structuredClone(seen);
