@@ -10,6 +10,11 @@ set -eu
 TARGET=${REMASTER_TARGET:-/target}
 CDROM=${REMASTER_CDROM:-/cdrom}
 LAYER=$CDROM@@LAYER@@
+# The ready image store (empty when the images load at first boot instead): `file` copies the squashfs itself
+# (podman mounts it read-only), `unpack` the files in it (docker's ext4 image, its data root on the installed disk).
+STORE=@@STORE@@
+STORE_COPY=@@STORE_COPY@@
+STORE_DEST=$TARGET@@STORE_DEST@@
 CHANGES=${REMASTER_CHANGES:-/usr/lib/remaster/layer-changes}
 LOG=$TARGET/var/log/remaster-install.log
 
@@ -24,10 +29,16 @@ if [ ! -f "$LAYER" ]; then
 	say "ERROR: $LAYER is not on the medium: the installed system gets no container engine and no images"
 	exit 1
 fi
+if [ -n "$STORE" ] && [ ! -f "$CDROM$STORE" ]; then
+	say "ERROR: $CDROM$STORE is not on the medium: the installed system gets no images"
+	exit 1
+fi
 MNT=$(mktemp -d /tmp/remaster-layer.XXXXXX)
+SMNT=$(mktemp -d /tmp/remaster-store.XXXXXX)
 cleanup() {
 	umount "$MNT" 2>/dev/null || true
-	rmdir "$MNT" 2>/dev/null || true
+	umount "$SMNT" 2>/dev/null || true
+	rmdir "$MNT" "$SMNT" 2>/dev/null || true
 }
 trap cleanup EXIT
 mount -t squashfs -o loop,ro "$LAYER" "$MNT"
@@ -55,3 +66,19 @@ done <"$CHANGES"
 entries=$(cd "$MNT" && find . | wc -l)
 kib=$(($(wc -c <"$LAYER") / 1024))
 say "copied $entries entries ($kib KiB compressed) of $LAYER into $TARGET ($(grep -c . "$CHANGES" || true) deletion(s) first)"
+
+# The ready store: its bytes as the build made them (a file copy, nothing unpacked into the target's own folders, so
+# no extended attribute of the store's image layers can be lost on the way).
+if [ -n "$STORE" ]; then
+	mkdir -p "$STORE_DEST"
+	if [ "$STORE_COPY" = unpack ]; then
+		mount -t squashfs -o loop,ro "$CDROM$STORE" "$SMNT"
+		cp "$SMNT"/* "$STORE_DEST"/
+		umount "$SMNT"
+	else
+		cp "$CDROM$STORE" "$STORE_DEST"/
+	fi
+	copied=0
+	for f in "$STORE_DEST"/*; do copied=$((copied + $(ls -ln "$f" | awk '{print $5}') / 1024)); done
+	say "copied the ready image store ($copied KiB) from $CDROM$STORE into $STORE_DEST"
+fi

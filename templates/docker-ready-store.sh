@@ -5,6 +5,9 @@
 # medium and keeps every change in its exception store, a file on the store device when one is mounted at
 # @@PERSIST_DIR@@ (changes kept across boots), else in a tmpfs (changes gone at shutdown). The file system is then
 # grown online to the room the exception store has, so containers can write as much as it holds.
+# On an installed system the installer copied the ext4 image to the disk (@@INSTALLED_IMAGE@@): that file is docker's
+# data root from then on, mounted read-write through a loop device, grown once to the disk's free room (a sparse file:
+# it takes disk space only as docker writes, and gives it back when docker deletes, through discard).
 set -euo pipefail
 SQUASH=@@STORE_IMAGE@@
 STORE=@@STORE_DIR@@
@@ -13,6 +16,7 @@ DATA=@@DATA_ROOT@@
 PERSIST=@@PERSIST_DIR@@
 COW_DIR=/run/remaster-ready-store
 NAME=remaster-docker-store
+INSTALLED=@@INSTALLED_IMAGE@@
 
 # `stop` (the unit's ExecStop, after docker has stopped): take it all down in order, so shutdown finds nothing busy.
 if [ "${1:-}" = stop ]; then
@@ -22,7 +26,7 @@ if [ "${1:-}" = stop ]; then
 		! dmsetup info "$dev" >/dev/null 2>&1 || dmsetup remove "$dev"
 	done
 	losetup --list --noheadings --output NAME,BACK-FILE | while read -r loop file; do
-		case "$file" in "$IMAGE" | "$COW_DIR"/* | "$PERSIST"/docker-ready-store-*) losetup --detach "$loop" ;; esac
+		case "$file" in "$IMAGE" | "$INSTALLED" | "$COW_DIR"/* | "$PERSIST"/docker-ready-store-*) losetup --detach "$loop" ;; esac
 	done
 	! mountpoint -q "$COW_DIR" || umount "$COW_DIR"
 	! mountpoint -q "$STORE" || umount "$STORE"
@@ -34,6 +38,22 @@ if mountpoint -q "$DATA"; then
 	exit 0
 fi
 mkdir -p "$STORE" "$DATA"
+
+if [ -f "$INSTALLED" ]; then
+	# Grown once, the first boot: the file system finds its full size again every boot after.
+	if [ ! -f "$INSTALLED.grown" ]; then
+		size=$(stat -c %s "$INSTALLED")
+		room=$(df --output=avail -B1 "$(dirname "$INSTALLED")" | tail -n 1 | tr -d ' ')
+		# A sixteenth of the free room stays the disk's own, so the host is never the one that runs out first.
+		truncate -s $((size + room - room / 16)) "$INSTALLED"
+		echo "$size" >"$INSTALLED.grown"
+	fi
+	mount -o loop,noatime,discard "$INSTALLED" "$DATA"
+	dev=$(findmnt -n -o SOURCE "$DATA")
+	resize2fs "$dev" >/dev/null 2>&1 || echo "<4>could not grow $DATA to its file's size: $(resize2fs "$dev" 2>&1 | tail -n 1)"
+	echo "docker ready store: $DATA is the store the installer put on this disk ($INSTALLED); $(df -h --output=size,avail "$DATA" | tail -n 1 | awk '{print $1 " size, " $2 " free"}')"
+	exit 0
+fi
 mountpoint -q "$STORE" || mount -t squashfs -o ro,loop "$SQUASH" "$STORE"
 origin=$(losetup --find --show --read-only "$IMAGE")
 sectors=$(blockdev --getsz "$origin")

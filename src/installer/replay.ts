@@ -117,6 +117,8 @@ export async function replayLiveInstaller(o: {
   baseRoot: string;
   layerFile: string;
   layerIsoPath: string;
+  /** The ready store, where /cdrom shows it (the hook copies it to the disk). */
+  store?: { file: string; isoPath: string } | undefined;
   hook: string;
   changes: string;
   /** The commands the installer's environment has (initrdCommands of its initrd). */
@@ -130,6 +132,10 @@ export async function replayLiveInstaller(o: {
   const cdrom = join(o.dir, 'd-i', 'cdrom');
   await mkdir(join(cdrom, o.layerIsoPath, '..'), { recursive: true });
   await symlink(o.layerFile, join(cdrom, o.layerIsoPath));
+  if (o.store) {
+    await mkdir(join(cdrom, o.store.isoPath, '..'), { recursive: true });
+    await symlink(o.store.file, join(cdrom, o.store.isoPath));
+  }
   await writeFile(join(o.dir, 'd-i', 'hook'), o.hook, { mode: 0o755 });
   await writeFile(join(o.dir, 'd-i', 'layer-changes'), o.changes);
   try {
@@ -208,21 +214,43 @@ export async function replayCalamares(o: {
   dir: string;
   baseRoot: string;
   layerRoot: string;
+  /** The ready store's unpackfs entry (after the layer's): a squashfs unpacked, or a file copied as it is. */
+  store?: { file: string; sourcefs: 'squashfs' | 'file'; destination: string } | undefined;
   mounts: MountStack;
   expect: ReplayExpectation;
   signal?: AbortSignal | undefined;
 }): Promise<ReplayResult> {
-  const target = await scratchTarget(join(o.dir, 'calamares'), o.baseRoot, o.mounts);
+  const work = join(o.dir, 'calamares');
+  const target = await scratchTarget(work, o.baseRoot, o.mounts);
   try {
-    await run('rsync', ['-aHAXSr', `${o.layerRoot}/`, `${target}/`], {
+    await run('rsync', [...CALAMARES_RSYNC, `${o.layerRoot}/`, `${target}/`], {
       signal: o.signal,
       hint: 'Calamares copies the layer with rsync; the same copy failed on the build host',
     });
+    if (o.store) {
+      // unpackfs: destination = root mount point + destination (no trailing slash); a squashfs is mounted and its
+      // contents copied into that folder, a `file` is copied to that path.
+      const dest = join(target, o.store.destination);
+      let source = o.store.file;
+      if (o.store.sourcefs === 'squashfs') {
+        source = join(work, 'store-source');
+        await mkdir(source, { recursive: true });
+        await o.mounts.mount({ source: o.store.file, target: source, type: 'squashfs', options: ['loop', 'ro'] });
+        source = `${source}/`;
+      }
+      await run('rsync', [...CALAMARES_RSYNC, source, dest], {
+        signal: o.signal,
+        hint: 'Calamares copies the ready store with rsync (its unpackfs entry); the same copy failed on the build host',
+      });
+    }
     return { route: 'calamares', problems: await checkTarget(target, o.expect, o.signal) };
   } finally {
     await o.mounts.unwind();
   }
 }
+
+/** The rsync Calamares' unpackfs runs (3.2 and later): overlayfs' own extended attributes are not copied. */
+const CALAMARES_RSYNC = ['-aHAXr', '--filter=-x trusted.overlay.*'];
 
 /** Throw when a replay found problems: the installed system would lack what the live one has. */
 export function requireReplayed(r: ReplayResult): void {

@@ -16,6 +16,9 @@ import { fileIdentity } from '../util/fs.js';
  * The target a build gets: the one asked for when the base allows it (else a usage error), or by default both where
  * an installer route exists (and the payload suits installed systems), the live session otherwise.
  */
+/** Installer routes that put a ready store on the installed disk: d-i's live-installer hook, Calamares' unpackfs. */
+export const READY_STORE_ROUTES: ReadonlySet<string> = new Set(['d-i-live-installer', 'calamares']);
+
 export function resolveTarget(
   base: Pick<InspectResult, 'iso' | 'targets'> & { installers?: InspectResult['installers'] },
   asked: Target | undefined,
@@ -71,7 +74,10 @@ export const inspect: Stage = {
       });
     }
     ctx.facts.base = base;
-    const target = resolveTarget(base, c.target, c.imageStore === 'ready');
+    // A ready store reaches installed disks only through routes that copy it there (the d-i hook, Calamares' unpackfs).
+    const ready = c.imageStore === 'ready';
+    const storeRoutes = base.installers.filter((i) => i.supported).map((i) => i.kind);
+    const target = resolveTarget(base, c.target, ready && !storeRoutes.every((k) => READY_STORE_ROUTES.has(k)));
     ctx.facts.target = target;
     if (base.pool && c.imageStore === 'ready') {
       throw new UsageError(
@@ -93,6 +99,12 @@ export const inspect: Stage = {
           hint: 'use --image-store load, or --target live',
         },
       );
+    }
+    const other = storeRoutes.find((k) => !READY_STORE_ROUTES.has(k));
+    if (ready && target !== 'live' && other) {
+      throw new UsageError(`imageStore ready: ${c.iso} installs through ${other}, which cannot put a ready store on the disk`, {
+        hint: 'use --image-store load (installed systems load the archives at first boot), or --target live',
+      });
     }
     // The kernel that boots the ISO is the live root's: it mounts every squashfs the build adds (curtin mounts the
     // install sources' chains in the live session too), so its configs decide what those are compressed with.

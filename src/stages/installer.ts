@@ -15,6 +15,7 @@ import { isoMember } from '../rootfs/chain.js';
 import { readIsoTexts } from '../iso/xorriso.js';
 import { squashfsInIsoOptions } from '../rootfs/layer.js';
 import { changesText, isAdditive, type LayerChanges, layerChanges } from '../installer/layer-changes.js';
+import { calamaresStoreEntry } from '../installer/calamares.js';
 import { lateCommandOf, mergePreseed, type PreseedPart, recommendsOff, UBIQUITY_SUCCESS } from '../installer/preseed.js';
 import {
   initrdCommands,
@@ -29,7 +30,7 @@ import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
 import { xorrisoExtract } from '../iso/xorriso.js';
 import { type BuildContext, need, type Stage } from '../pipeline/context.js';
-import { PAYLOAD_DIR, readTemplate, render } from '../units/render.js';
+import { INSTALLED_STORE_DIR, installedStoreFile, PAYLOAD_DIR, READY_STORE_ISO_PATH, readTemplate, render } from '../units/render.js';
 
 /** Where the d-i initrd segment puts remaster's files (live-installer runs every file in its hook folder). */
 export const DI_HOOK = 'usr/lib/live-installer.d/remaster';
@@ -61,10 +62,17 @@ export const installer: Stage = {
       packages: enginePackages[ctx.config.engine],
       files: [
         ...LOADER_FILES,
-        ...(ctx.config.imageStore === 'ready' ? [] : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
+        // A ready store: no archives, the store itself on the disk, where the setup unit looks for it.
+        ...(ctx.config.imageStore === 'ready'
+          ? [installedStoreFile(ctx.config.engine).slice(1)]
+          : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
       ],
       deleted: changes.whiteouts,
     };
+    // A ready store reaches the installed disk as its own file, beside the layer (the engine's setup unit uses it there).
+    const ready = ctx.config.imageStore === 'ready';
+    const storeFile = ready ? need(ctx.facts.isoMap.get(READY_STORE_ISO_PATH), 'ready store') : undefined;
+    const storeCopy = ctx.config.engine === 'docker' ? 'unpack' : 'file';
     const replayDir = ctx.ws.path('installer', 'replay');
     if (routes.some((r) => r.kind === 'calamares')) {
       if (!isAdditive(changes)) {
@@ -79,20 +87,36 @@ export const installer: Stage = {
           dir: replayDir,
           baseRoot: await root.baseView(),
           layerRoot: root.root,
+          store: storeFile === undefined ? undefined : { file: storeFile, ...calamaresStoreEntry(ctx.config.engine) },
           mounts: ctx.mounts,
           expect,
           signal: ctx.signal,
         }),
       );
-      notes.push('Calamares: unpackfs.conf lists the layer; its copy replayed and checked');
+      notes.push(`Calamares: unpackfs.conf lists the layer${storeFile ? ' and the ready store' : ''}; its copy replayed and checked`);
     }
     const di = routes.find((r) => r.kind === 'd-i-live-installer');
     // Rebuild mode replaces the root image itself, which every installer copies: only the answers need a segment.
     const hooked = root.mode === 'layer';
     const user: PreseedPart | undefined =
       ctx.config.preseed === undefined ? undefined : { source: ctx.config.preseed, text: await readFile(ctx.config.preseed, 'utf8') };
+    if (di && ready && !hooked) {
+      throw new RemasterError(
+        `imageStore ready: d-i installs this ISO's rebuilt root without remaster's hook, which is what puts the ready store on the installed disk`,
+        { hint: 'use --image-store load (installed systems load the archives at first boot), or --target live' },
+      );
+    }
     if (di && (hooked || user)) {
-      const hook = render(readTemplate('d-i-live-installer.sh'), { LAYER: layer.isoPath }, 'd-i-live-installer.sh');
+      const hook = render(
+        readTemplate('d-i-live-installer.sh'),
+        {
+          LAYER: layer.isoPath,
+          STORE: ready ? READY_STORE_ISO_PATH : '',
+          STORE_COPY: storeCopy,
+          STORE_DEST: INSTALLED_STORE_DIR,
+        },
+        'd-i-live-installer.sh',
+      );
       const commands = await segmentInitrds(
         ctx,
         di.initrds ?? [],
@@ -113,6 +137,7 @@ export const installer: Stage = {
             baseRoot: await root.baseView(),
             layerFile: layer.file,
             layerIsoPath: layer.isoPath,
+            store: storeFile === undefined ? undefined : { file: storeFile, isoPath: READY_STORE_ISO_PATH },
             hook,
             changes: changesText(changes),
             commands,
@@ -123,7 +148,7 @@ export const installer: Stage = {
         );
       await rm(replayDir, { recursive: true, force: true });
       notes.push(
-        `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook (replayed and checked)${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
+        `d-i: ${di.initrds?.length ?? 0} initrd(s) carry the live-installer hook${storeFile ? `, which also copies the ready store to ${INSTALLED_STORE_DIR}` : ''} (replayed and checked)${isAdditive(changes) ? '' : ` and ${describe(changes)} to delete first`}${ctx.config.preseed ? `, and ${ctx.config.preseed}` : ''}`,
       );
     }
     const netinst = routes.find((r) => r.kind === 'd-i');

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { need, type Stage } from '../pipeline/context.js';
-import { loaderFiles, PAYLOAD_DIR, readyStoreFiles, readyStoreImage } from '../units/render.js';
+import { loaderFiles, PAYLOAD_DIR, READY_STORE_ISO_PATH, readyStoreFiles, readyStoreImage } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 import { linkOrCopy } from '../util/fs.js';
 import { UNPACKFS_CONF, unpackfsWithLayer } from '../installer/calamares.js';
@@ -83,7 +83,15 @@ export const payload: Stage = {
       ctx.facts.target !== 'live' ? need(ctx.facts.base, 'base ISO').installers.find((i) => i.kind === 'calamares') : undefined;
     if (calamares?.unpackfs !== undefined) {
       const layerPath = newLayerIsoPath(need(ctx.facts.base, 'base ISO'), layer.mode, ctx.facts.target);
-      files.push({ path: UNPACKFS_CONF, mode: 0o644, content: unpackfsWithLayer(calamares.unpackfs, layerPath) });
+      files.push({
+        path: UNPACKFS_CONF,
+        mode: 0o644,
+        content: unpackfsWithLayer(
+          calamares.unpackfs,
+          layerPath,
+          ready ? { isoPath: READY_STORE_ISO_PATH, engine: ctx.config.engine } : undefined,
+        ),
+      });
     }
     const written = [...links.map((l) => join(rel, l)), ...files.map((f) => f.path)];
     const dirs = missingDirs(root, [...written, join(rel, 'images', '-')]);

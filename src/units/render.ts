@@ -162,6 +162,14 @@ export function readyStoreImage(casper: boolean): string {
   return casper ? `/cdrom${READY_STORE_ISO_PATH}` : READY_STORE_IMAGE;
 }
 export const READY_STORE_DIR = '/var/lib/remaster/ready-store';
+/**
+ * Where the installer routes put the ready store on an installed disk (the d-i hook, Calamares' unpackfs): docker's
+ * ext4 image (docker's data root there, read-write) or podman's squashfs (its additional image store, read-only).
+ */
+export const INSTALLED_STORE_DIR = '/var/lib/remaster/installed-store';
+export function installedStoreFile(engine: Engine): string {
+  return `${INSTALLED_STORE_DIR}/${engine === 'docker' ? DOCKER_STORE_FILE : 'store.squashfs'}`;
+}
 
 /**
  * Engine configuration that pins a storage driver, so a wrong one fails loudly instead of falling back;
@@ -192,11 +200,14 @@ export const DOCKER_STORE_FILE = 'docker.ext4';
 /**
  * The unit that readies the store before the engine starts, enabled for multi-user.target: podman's is a read-only
  * mount; docker's (a script) makes the store's ext4 image writable with a device-mapper snapshot and mounts it as
- * docker's data root, with the snapshot's changes on the store device when one is mounted, else in a tmpfs.
+ * docker's data root, with the snapshot's changes on the store device when one is mounted, else in a tmpfs. On an
+ * installed system the installer put the store on the disk (INSTALLED_STORE_DIR): that copy is used instead, podman's
+ * read-only as on the medium, docker's ext4 image mounted read-write (it is the disk's own from then on).
  */
 export function readyStoreFiles(engine: Engine, tmpfsSize: string, storeImage: string = READY_STORE_IMAGE): RootFile[] {
   const docker = engine === 'docker';
   const setup = `/${LIB_DIR}/ready-store-setup`;
+  const installed = installedStoreFile(engine);
   const files: RootFile[] = [
     {
       path: `${UNIT_DIR}/remaster-ready-store.service`,
@@ -206,12 +217,13 @@ export function readyStoreFiles(engine: Engine, tmpfsSize: string, storeImage: s
         {
           ENGINE: engine,
           STORE_IMAGE: storeImage,
+          INSTALLED_IMAGE: installed,
           // Docker's store goes on the store device when there is one: the storage unit mounts that first.
           AFTER: docker ? 'local-fs.target remaster-storage.service' : 'local-fs.target',
           // docker's store is dockerd's alone: containerd (its own /var/lib/containerd) starts meanwhile.
           BEFORE: docker ? 'docker.service' : engineFacts[engine].before,
           STORE_DIR: READY_STORE_DIR,
-          EXEC: docker ? setup : `/usr/bin/mount -t squashfs -o ro,loop ${storeImage} ${READY_STORE_DIR}`,
+          EXEC: setup,
           // Once the engine has stopped, so shutdown finds nothing of the store busy.
           STOP: docker ? `ExecStop=${setup} stop` : `ExecStop=/usr/bin/umount ${READY_STORE_DIR}`,
         },
@@ -224,7 +236,17 @@ export function readyStoreFiles(engine: Engine, tmpfsSize: string, storeImage: s
       symlink: `/${UNIT_DIR}/remaster-ready-store.service`,
     },
   ];
-  if (docker) {
+  if (!docker) {
+    files.push({
+      path: setup.slice(1),
+      mode: 0o755,
+      content: render(
+        readTemplate('podman-ready-store.sh'),
+        { STORE_IMAGE: storeImage, INSTALLED_IMAGE: installed, STORE_DIR: READY_STORE_DIR },
+        'podman-ready-store.sh',
+      ),
+    });
+  } else {
     files.push({
       path: setup.slice(1),
       mode: 0o755,
@@ -234,6 +256,7 @@ export function readyStoreFiles(engine: Engine, tmpfsSize: string, storeImage: s
           STORE_IMAGE: storeImage,
           STORE_DIR: READY_STORE_DIR,
           STORE_FILE: DOCKER_STORE_FILE,
+          INSTALLED_IMAGE: installed,
           DATA_ROOT: DOCKER_DATA_ROOT,
           PERSIST_DIR,
           TMPFS_SIZE: tmpfsSize,

@@ -135,6 +135,51 @@ test(
   },
 );
 
+test(
+  'a docker ready store on the same base: both routes put the store on the disk (the d-i hook copies it, Calamares unpacks it)',
+  { timeout: 30 * 60 * 1000 },
+  async () => {
+    const base = await installerShapedBase();
+    const rootfs = join(dir, 'rootfs.tar');
+    await writeBusyboxRootfs(rootfs, { mtime: 0 });
+    const out = join(dir, 'ready.iso');
+    const r = cli(
+      buildArgs({
+        iso: base,
+        out,
+        engine: 'docker',
+        images: [`rootfs:${rootfs}=demo/busybox:1.0`],
+        more: ['--image-store', 'ready', '--json', '-q', '--log-file', join(dir, 'ready.log')],
+      }),
+    );
+    assert.equal(r.status, 0, r.stderr.slice(-3000));
+    const report = JSON.parse(r.stdout) as BuildReport;
+    assert.equal(report.target, 'both', 'a ready store no longer keeps a build to the live session where both routes carry it');
+    const log = readFileSync(join(dir, 'ready.log'), 'utf8');
+    // The replays ran the hook (which copied docker's ext4 image out of the store squashfs) and unpackfs' rsync, and
+    // found var/lib/remaster/installed-store/docker.ext4 in each scratch target (the build fails otherwise).
+    assert.match(
+      log,
+      /d-i: 2 initrd\(s\) carry the live-installer hook, which also copies the ready store to \/var\/lib\/remaster\/installed-store \(replayed and checked\)/,
+    );
+    assert.match(log, /Calamares: unpackfs\.conf lists the layer and the ready store; its copy replayed and checked/);
+    const outFacts = await inspectIso(out);
+    const f = outFacts.files.find((x) => x.path === '/install/initrd.gz');
+    assert.ok(f);
+    const initrd = await readInitrd(out, f.lba * ISO_SECTOR, f.bytes, () => true);
+    const hook = initrd.files.get('usr/lib/live-installer.d/remaster') ?? '';
+    assert.match(hook, /^STORE=\/remaster\/store\.squashfs$/m);
+    assert.match(hook, /^STORE_COPY=unpack$/m);
+    extract(out, report.layer?.isoPath ?? '', join(dir, 'ready-layer.squashfs'));
+    const conf = tool('unsquashfs', ['-cat', join(dir, 'ready-layer.squashfs'), 'etc/calamares/modules/unpackfs.conf']);
+    assert.match(
+      conf,
+      /source: \/run\/live\/medium\/live\/zremaster\.squashfs[\s\S]*source: \/run\/live\/medium\/remaster\/store\.squashfs\n\s+sourcefs: squashfs\n\s+destination: \/var\/lib\/remaster\/installed-store/,
+    );
+    assert.deepEqual(mountsBelow(dir), []);
+  },
+);
+
 test('refused before any work: an unreachable target, answers with nowhere to go', async () => {
   const fixture = await fixtureIso();
   const rootfs = join(dir, 'rootfs.tar');

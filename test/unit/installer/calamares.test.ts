@@ -29,3 +29,20 @@ test('a file with no unpack entries is not a Calamares unpackfs.conf remaster ca
   assert.equal(unpackEntries(': : :'), undefined);
   assert.equal(unpackEntries(DEBIAN)?.length, 1);
 });
+
+test('a ready store follows the layer: docker unpacked (its ext4 image lands as a file), podman copied as one file', () => {
+  const entries = (engine: 'docker' | 'podman') =>
+    (parse(unpackfsWithLayer(DEBIAN, '/live/remaster.squashfs', { isoPath: '/remaster/store.squashfs', engine })) as { unpack: unknown[] })
+      .unpack;
+  assert.deepEqual(entries('docker')[2], {
+    source: '/run/live/medium/remaster/store.squashfs',
+    sourcefs: 'squashfs',
+    destination: '/var/lib/remaster/installed-store',
+  });
+  // unpackfs' rsync filters out trusted.overlay.*, which podman's layers need: the squashfs itself goes to the disk.
+  assert.deepEqual(entries('podman')[2], {
+    source: '/run/live/medium/remaster/store.squashfs',
+    sourcefs: 'file',
+    destination: '/var/lib/remaster/installed-store/store.squashfs',
+  });
+});

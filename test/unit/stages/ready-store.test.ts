@@ -23,11 +23,20 @@ test('podman storage.conf lists the ready store as an additional image store; th
   assert.match(conf, /^driver = "overlay"$/m);
   assert.match(conf, /^\[storage.options\]\nadditionalimagestores = \["\/var\/lib\/remaster\/ready-store"\]$/m);
   assert.throws(() => engineConfigFiles('podman', '[storage]\n', true), UsageError);
-  const unit = readyStoreFiles('podman', '75%')[0]?.content ?? '';
+  const files = readyStoreFiles('podman', '75%');
+  const unit = files[0]?.content ?? '';
+  assert.match(unit, /^ExecStart=\/usr\/lib\/remaster\/ready-store-setup$/m);
+  assert.match(unit, /^ExecStop=\/usr\/bin\/umount \/var\/lib\/remaster\/ready-store$/m);
+  // The medium's store in a live session, the installer's copy on an installed disk: either one starts the unit.
+  assert.match(unit, /^ConditionPathExists=\|\/run\/live\/medium\/remaster\/store.squashfs$/m);
+  assert.match(unit, /^ConditionPathExists=\|\/var\/lib\/remaster\/installed-store\/store.squashfs$/m);
+  const script = files.find((f) => f.path === 'usr/lib/remaster/ready-store-setup')?.content ?? '';
+  assert.match(script, /^image=\/run\/live\/medium\/remaster\/store.squashfs$/m);
   assert.match(
-    unit,
-    /^ExecStart=\/usr\/bin\/mount -t squashfs -o ro,loop \/run\/live\/medium\/remaster\/store.squashfs \/var\/lib\/remaster\/ready-store$/m,
+    script,
+    /^\[ ! -f \/var\/lib\/remaster\/installed-store\/store.squashfs \] \|\| image=\/var\/lib\/remaster\/installed-store\/store.squashfs$/m,
   );
+  assert.match(script, /^exec mount -t squashfs -o ro,loop "\$image" \/var\/lib\/remaster\/ready-store$/m);
   assert.match(unit, /^Before=podman.service .*remaster-loader.service shutdown.target$/m);
 });
 
@@ -42,6 +51,10 @@ test('docker ready store: a setup script mounts the snapshot as /var/lib/docker 
   assert.equal(script?.mode, 0o755);
   assert.match(script?.content ?? '', /^IMAGE=\$STORE\/docker.ext4$/m);
   assert.match(script?.content ?? '', /size=50%/);
+  // On an installed disk: the installer's copy of the ext4 image, read-write, before any snapshot is thought of.
+  assert.match(script?.content ?? '', /^INSTALLED=\/var\/lib\/remaster\/installed-store\/docker.ext4$/m);
+  assert.match(script?.content ?? '', /mount -o loop,noatime,discard "\$INSTALLED" "\$DATA"/);
+  assert.match(unit, /^ConditionPathExists=\|\/var\/lib\/remaster\/installed-store\/docker.ext4$/m);
   assert.match(script?.content ?? '', /dmsetup create "\$NAME" --table "0 \$\(\(sectors \+ grow\)\) snapshot /);
   const settings = { engine: 'docker', compression: 'zstd', deleteAfterLoad: false, tmpfsSize: '50%', reportPort: 'p' } as const;
   const setup = (ready: boolean) =>
@@ -113,7 +126,7 @@ test("the store is read where the live system mounts its medium: live-boot's /ru
     const text = readyStoreFiles(engine, '75%', readyStoreImage(true))
       .map((f) => f.content ?? '')
       .join('\n');
-    assert.match(text, /^ConditionPathExists=\/cdrom\/remaster\/store.squashfs$/m);
+    assert.match(text, /^ConditionPathExists=\|\/cdrom\/remaster\/store.squashfs$/m);
     assert.doesNotMatch(text, /run\/live\/medium/);
   }
   assert.equal(readyStoreImage(false), '/run/live/medium/remaster/store.squashfs');
