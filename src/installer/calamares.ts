@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Engine } from '../types.js';
-import { INSTALLED_STORE_DIR, installedStoreFile } from '../units/render.js';
+import { INSTALLED_STORE_DIR } from '../units/render.js';
 
 /** Where Calamares reads its unpackfs settings (the live root's copy; the layer's replaces the base's). */
 export const UNPACKFS_CONF = 'etc/calamares/modules/unpackfs.conf';
@@ -35,12 +35,12 @@ export function unpackEntries(text: string): UnpackEntry[] | undefined {
  * How Calamares puts a ready store on the disk (an unpackfs entry after the layer's). docker's squashfs holds an ext4
  * image: unpacked, the image lands as a plain file. podman's squashfs is the image store itself, whose layers need
  * overlayfs' extended attributes, which unpackfs' rsync filters out (--filter=-x trusted.overlay.*): it is copied as
- * one file (sourcefs `file`) and mounted from the disk as it would be from the medium.
+ * one file (sourcefs `file`, into the folder the layer made) and mounted from the disk as it would be from the medium.
  */
 export function calamaresStoreEntry(engine: Engine): { sourcefs: 'squashfs' | 'file'; destination: string } {
   return engine === 'docker'
     ? { sourcefs: 'squashfs', destination: INSTALLED_STORE_DIR }
-    : { sourcefs: 'file', destination: installedStoreFile(engine) };
+    : { sourcefs: 'file', destination: INSTALLED_STORE_DIR };
 }
 
 /**

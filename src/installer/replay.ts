@@ -215,7 +215,7 @@ export async function replayCalamares(o: {
   baseRoot: string;
   layerRoot: string;
   /** The ready store's unpackfs entry (after the layer's): a squashfs unpacked, or a file copied as it is. */
-  store?: { file: string; sourcefs: 'squashfs' | 'file'; destination: string } | undefined;
+  store?: { file: string; isoPath: string; sourcefs: 'squashfs' | 'file'; destination: string } | undefined;
   mounts: MountStack;
   expect: ReplayExpectation;
   signal?: AbortSignal | undefined;
@@ -230,8 +230,11 @@ export async function replayCalamares(o: {
     if (o.store) {
       // unpackfs: destination = root mount point + destination (no trailing slash); a squashfs is mounted and its
       // contents copied into that folder, a `file` is copied to that path.
-      const dest = join(target, o.store.destination);
+      let dest = join(target, o.store.destination);
       let source = o.store.file;
+      // rsync copies a file into an existing folder under its own name: the medium's, not the build's work file's.
+      if (o.store.sourcefs === 'file' && (await lstat(dest).catch(() => undefined))?.isDirectory())
+        dest = join(dest, basename(o.store.isoPath));
       if (o.store.sourcefs === 'squashfs') {
         source = join(work, 'store-source');
         await mkdir(source, { recursive: true });

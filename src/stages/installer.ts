@@ -87,7 +87,10 @@ export const installer: Stage = {
           dir: replayDir,
           baseRoot: await root.baseView(),
           layerRoot: root.root,
-          store: storeFile === undefined ? undefined : { file: storeFile, ...calamaresStoreEntry(ctx.config.engine) },
+          store:
+            storeFile === undefined
+              ? undefined
+              : { file: storeFile, isoPath: READY_STORE_ISO_PATH, ...calamaresStoreEntry(ctx.config.engine) },
           mounts: ctx.mounts,
           expect,
           signal: ctx.signal,

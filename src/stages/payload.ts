@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { need, type Stage } from '../pipeline/context.js';
-import { loaderFiles, PAYLOAD_DIR, READY_STORE_ISO_PATH, readyStoreFiles, readyStoreImage } from '../units/render.js';
+import { INSTALLED_STORE_DIR, loaderFiles, PAYLOAD_DIR, READY_STORE_ISO_PATH, readyStoreFiles, readyStoreImage } from '../units/render.js';
 import { appFiles } from '../units/run-units.js';
 import { linkOrCopy } from '../util/fs.js';
 import { UNPACKFS_CONF, unpackfsWithLayer } from '../installer/calamares.js';
@@ -94,10 +94,13 @@ export const payload: Stage = {
       });
     }
     const written = [...links.map((l) => join(rel, l)), ...files.map((f) => f.path)];
-    const dirs = missingDirs(root, [...written, join(rel, 'images', '-')]);
+    // Where an installer puts the ready store: there already, so Calamares' rsync copies a file into it, not as it.
+    const storeDir = ready && ctx.facts.target !== 'live' ? [INSTALLED_STORE_DIR.slice(1)] : [];
+    const dirs = missingDirs(root, [...written, join(rel, 'images', '-'), ...storeDir.map((d) => join(d, '-'))]);
     // Listed before anything is written: an interrupted run is undone just the same.
     await writeFile(listFile, `${JSON.stringify({ files: written, dirs }, null, 2)}\n`);
     await mkdir(join(root, rel, 'images'), { recursive: true, mode: 0o755 });
+    for (const d of storeDir) await mkdir(join(root, d), { recursive: true, mode: 0o755 });
     for (const l of links) await linkOrCopy(join(ctx.ws.payload, l), join(root, rel, l));
     await writeRootFiles(root, files);
     const st = await lstat(join(root, 'usr/lib/remaster/load-images'));

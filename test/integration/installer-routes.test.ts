@@ -135,50 +135,57 @@ test(
   },
 );
 
-test(
-  'a docker ready store on the same base: both routes put the store on the disk (the d-i hook copies it, Calamares unpacks it)',
-  { timeout: 30 * 60 * 1000 },
-  async () => {
-    const base = await installerShapedBase();
-    const rootfs = join(dir, 'rootfs.tar');
-    await writeBusyboxRootfs(rootfs, { mtime: 0 });
-    const out = join(dir, 'ready.iso');
-    const r = cli(
-      buildArgs({
-        iso: base,
-        out,
-        engine: 'docker',
-        images: [`rootfs:${rootfs}=demo/busybox:1.0`],
-        more: ['--image-store', 'ready', '--json', '-q', '--log-file', join(dir, 'ready.log')],
-      }),
-    );
-    assert.equal(r.status, 0, r.stderr.slice(-3000));
-    const report = JSON.parse(r.stdout) as BuildReport;
-    assert.equal(report.target, 'both', 'a ready store no longer keeps a build to the live session where both routes carry it');
-    const log = readFileSync(join(dir, 'ready.log'), 'utf8');
-    // The replays ran the hook (which copied docker's ext4 image out of the store squashfs) and unpackfs' rsync, and
-    // found var/lib/remaster/installed-store/docker.ext4 in each scratch target (the build fails otherwise).
-    assert.match(
-      log,
-      /d-i: 2 initrd\(s\) carry the live-installer hook, which also copies the ready store to \/var\/lib\/remaster\/installed-store \(replayed and checked\)/,
-    );
-    assert.match(log, /Calamares: unpackfs\.conf lists the layer and the ready store; its copy replayed and checked/);
-    const outFacts = await inspectIso(out);
-    const f = outFacts.files.find((x) => x.path === '/install/initrd.gz');
-    assert.ok(f);
-    const initrd = await readInitrd(out, f.lba * ISO_SECTOR, f.bytes, () => true);
-    const hook = initrd.files.get('usr/lib/live-installer.d/remaster') ?? '';
-    assert.match(hook, /^STORE=\/remaster\/store\.squashfs$/m);
-    assert.match(hook, /^STORE_COPY=unpack$/m);
-    extract(out, report.layer?.isoPath ?? '', join(dir, 'ready-layer.squashfs'));
-    const conf = tool('unsquashfs', ['-cat', join(dir, 'ready-layer.squashfs'), 'etc/calamares/modules/unpackfs.conf']);
-    assert.match(
-      conf,
-      /source: \/run\/live\/medium\/live\/zremaster\.squashfs[\s\S]*source: \/run\/live\/medium\/remaster\/store\.squashfs\n\s+sourcefs: squashfs\n\s+destination: \/var\/lib\/remaster\/installed-store/,
-    );
-    assert.deepEqual(mountsBelow(dir), []);
-  },
-);
+for (const engine of ['docker', 'podman'] as const) {
+  // docker's squashfs holds an ext4 image, unpacked to the disk; podman's is the store itself, copied as one file.
+  const copy = engine === 'docker' ? { hook: 'unpack', fs: 'squashfs' } : { hook: 'file', fs: 'file' };
+  test(
+    `a ${engine} ready store on the same base: both routes put the store on the disk (sourcefs ${copy.fs} for Calamares)`,
+    { timeout: 30 * 60 * 1000 },
+    async () => {
+      const base = await installerShapedBase();
+      const rootfs = join(dir, 'rootfs.tar');
+      await writeBusyboxRootfs(rootfs, { mtime: 0 });
+      const out = join(dir, `ready-${engine}.iso`);
+      const logFile = join(dir, `ready-${engine}.log`);
+      const r = cli(
+        buildArgs({
+          iso: base,
+          out,
+          engine,
+          images: [`rootfs:${rootfs}=demo/busybox:1.0`],
+          more: ['--image-store', 'ready', '--json', '-q', '--log-file', logFile],
+        }),
+      );
+      assert.equal(r.status, 0, r.stderr.slice(-3000));
+      const report = JSON.parse(r.stdout) as BuildReport;
+      assert.equal(report.target, 'both', 'a ready store no longer keeps a build to the live session where both routes carry it');
+      const log = readFileSync(logFile, 'utf8');
+      // The replays ran the hook and unpackfs' rsync, and found the store where the unit looks for it
+      // (var/lib/remaster/installed-store/docker.ext4 or store.squashfs) in each scratch target: the build fails otherwise.
+      assert.match(
+        log,
+        /d-i: 2 initrd\(s\) carry the live-installer hook, which also copies the ready store to \/var\/lib\/remaster\/installed-store \(replayed and checked\)/,
+      );
+      assert.match(log, /Calamares: unpackfs\.conf lists the layer and the ready store; its copy replayed and checked/);
+      const outFacts = await inspectIso(out);
+      const f = outFacts.files.find((x) => x.path === '/install/initrd.gz');
+      assert.ok(f);
+      const initrd = await readInitrd(out, f.lba * ISO_SECTOR, f.bytes, () => true);
+      const hook = initrd.files.get('usr/lib/live-installer.d/remaster') ?? '';
+      assert.match(hook, /^STORE=\/remaster\/store\.squashfs$/m);
+      assert.match(hook, new RegExp(`^STORE_COPY=${copy.hook}$`, 'm'));
+      extract(out, report.layer?.isoPath ?? '', join(dir, `ready-${engine}-layer.squashfs`));
+      const conf = tool('unsquashfs', ['-cat', join(dir, `ready-${engine}-layer.squashfs`), 'etc/calamares/modules/unpackfs.conf']);
+      assert.match(
+        conf,
+        new RegExp(
+          `source: /run/live/medium/live/zremaster\\.squashfs[\\s\\S]*source: /run/live/medium/remaster/store\\.squashfs\\n\\s+sourcefs: ${copy.fs}\\n\\s+destination: /var/lib/remaster/installed-store\\n`,
+        ),
+      );
+      assert.deepEqual(mountsBelow(dir), []);
+    },
+  );
+}
 
 test('refused before any work: an unreachable target, answers with nowhere to go', async () => {
   const fixture = await fixtureIso();

@@ -43,6 +43,6 @@ test('a ready store follows the layer: docker unpacked (its ext4 image lands as 
   assert.deepEqual(entries('podman')[2], {
     source: '/run/live/medium/remaster/store.squashfs',
     sourcefs: 'file',
-    destination: '/var/lib/remaster/installed-store/store.squashfs',
+    destination: '/var/lib/remaster/installed-store',
   });
 });
