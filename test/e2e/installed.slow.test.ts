@@ -5,7 +5,9 @@
 // (remaster verify --install on the same output). Each install takes 20-30 min under TCG on 2 cores, so the suite
 // runs the SeaBIOS one only with REMASTER_TEST_BIOS_INSTALL=1 (kept out of CI's time budget; see the README). The
 // netinst route (d-i debootstrapping from the medium's pool, remaster's late command installing the engine with dpkg)
-// is installed the same way under OVMF with Secure Boot with REMASTER_TEST_NETINST_INSTALL=1.
+// is installed the same way under OVMF with Secure Boot with REMASTER_TEST_NETINST_INSTALL=1. With
+// REMASTER_TEST_READY_INSTALL=1, the installer fixture with a ready store (docker, then podman) is installed under
+// SeaBIOS, and the installed disk's first boot must find the image present in the store the installer copied.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,33 +158,35 @@ test(
   },
 );
 
-test(
-  'docker ready store on an installer ISO: the installer copies the store to the disk; its first boot loads nothing',
-  {
-    timeout: 75 * 60 * 1000,
-    skip: process.env.REMASTER_TEST_READY_INSTALL === '1' ? false : 'another 20-30 min install: set REMASTER_TEST_READY_INSTALL=1',
-  },
-  async () => {
-    const base = await installerFixtureIso();
-    const readyOut = join(dir, 'ready.iso');
-    const config = join(dir, 'ready.yml');
-    writeFileSync(
-      config,
-      JSON.stringify({ iso: base, out: readyOut, engine: 'docker', imageStore: 'ready', verify: 'none', images: [webImage()] }),
-    );
-    const r = cli(['build', '-c', config, '--json']);
-    assert.equal(r.status, 0, r.stderr.slice(-6000));
-    const report = JSON.parse(r.stdout) as BuildReport;
-    assert.equal(report.target, 'both');
-    const v = cli(['verify', readyOut, '--install', '--firmware', 'bios', '--engine', 'docker', '--expect', 'demo/web:1.0', '--json']);
-    assert.equal(v.status, 0, v.stderr.slice(-6000));
-    const outcome = (JSON.parse(v.stdout) as { outcomes: VerifyOutcome[] }).outcomes[0] as VerifyOutcome;
-    assertInstalled(outcome, report.images?.images[0]?.imageId ?? '');
-    // The image was in docker's store when docker first started on the installed disk: the loader found it present.
-    assert.deepEqual(outcome.loaderCounts, { total: 1, loaded: 0, present: 1, failed: 0 });
-    assert.match(readFileSync(outcome.install?.syslog ?? '', 'utf8'), /remaster: copied the ready image store \(\d+ KiB\)/);
-    process.stderr.write(
-      `e2e installed ready store: docker up ${outcome.engineUpSeconds ?? '?'} s after kernel start, images usable ${outcome.imagesUsableSeconds} s\n`,
-    );
-  },
-);
+for (const engine of ['docker', 'podman'] as const) {
+  test(
+    `${engine} ready store on an installer ISO: the installer copies the store to the disk; its first boot loads nothing`,
+    {
+      timeout: 75 * 60 * 1000,
+      skip: process.env.REMASTER_TEST_READY_INSTALL === '1' ? false : 'another 20-30 min install: set REMASTER_TEST_READY_INSTALL=1',
+    },
+    async () => {
+      const base = await installerFixtureIso();
+      const readyOut = join(dir, `ready-${engine}.iso`);
+      const config = join(dir, `ready-${engine}.yml`);
+      writeFileSync(
+        config,
+        JSON.stringify({ iso: base, out: readyOut, engine, imageStore: 'ready', verify: 'none', images: [webImage()] }),
+      );
+      const r = cli(['build', '-c', config, '--json']);
+      assert.equal(r.status, 0, r.stderr.slice(-6000));
+      const report = JSON.parse(r.stdout) as BuildReport;
+      assert.equal(report.target, 'both');
+      const v = cli(['verify', readyOut, '--install', '--firmware', 'bios', '--engine', engine, '--expect', 'demo/web:1.0', '--json']);
+      assert.equal(v.status, 0, v.stderr.slice(-6000));
+      const outcome = (JSON.parse(v.stdout) as { outcomes: VerifyOutcome[] }).outcomes[0] as VerifyOutcome;
+      assertInstalled(outcome, report.images?.images[0]?.imageId ?? '');
+      // The image was in the engine's store when it first started on the installed disk: the loader found it present.
+      assert.deepEqual(outcome.loaderCounts, { total: 1, loaded: 0, present: 1, failed: 0 });
+      assert.match(readFileSync(outcome.install?.syslog ?? '', 'utf8'), /remaster: copied the ready image store \(\d+ KiB\)/);
+      process.stderr.write(
+        `e2e installed ${engine} ready store: engine up ${outcome.engineUpSeconds ?? '?'} s after kernel start, images usable ${outcome.imagesUsableSeconds} s\n`,
+      );
+    },
+  );
+}
