@@ -28,8 +28,15 @@ unpack:
         destination: ""
 `;
 
+let shaped: Promise<string> | undefined;
+
 /** The fixture plus what Debian's live ISOs add: d-i (text and gtk) in /install, live-installer, Calamares settings. */
-async function installerShapedBase(): Promise<string> {
+function installerShapedBase(): Promise<string> {
+  shaped ??= makeInstallerShapedBase();
+  return shaped;
+}
+
+async function makeInstallerShapedBase(): Promise<string> {
   const fixture = await fixtureIso();
   const work = join(dir, 'base-work');
   mkdirSync(work, { recursive: true });
