@@ -38,9 +38,7 @@ export function unpackEntries(text: string): UnpackEntry[] | undefined {
  * one file (sourcefs `file`, into the folder the layer made) and mounted from the disk as it would be from the medium.
  */
 export function calamaresStoreEntry(engine: Engine): { sourcefs: 'squashfs' | 'file'; destination: string } {
-  return engine === 'docker'
-    ? { sourcefs: 'squashfs', destination: INSTALLED_STORE_DIR }
-    : { sourcefs: 'file', destination: INSTALLED_STORE_DIR };
+  return { sourcefs: engine === 'docker' ? 'squashfs' : 'file', destination: INSTALLED_STORE_DIR };
 }
 
 /**

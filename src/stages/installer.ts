@@ -5,7 +5,7 @@
 // deletions applied: the hook applies them; Calamares cannot, so such a layer is refused for it.
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RemasterError } from '../errors.js';
+import { RemasterError, UsageError } from '../errors.js';
 import { initrdSegment } from '../installer/cpio.js';
 import { MEDIUM_DEBS, MEDIUM_INSTALL, MEDIUM_PAYLOAD } from '../installer/medium.js';
 import { checkInstallSources, describeChecks } from '../installer/curtin.js';
@@ -104,7 +104,7 @@ export const installer: Stage = {
     const user: PreseedPart | undefined =
       ctx.config.preseed === undefined ? undefined : { source: ctx.config.preseed, text: await readFile(ctx.config.preseed, 'utf8') };
     if (di && ready && !hooked) {
-      throw new RemasterError(
+      throw new UsageError(
         `imageStore ready: d-i installs this ISO's rebuilt root without remaster's hook, which is what puts the ready store on the installed disk`,
         { hint: 'use --image-store load (installed systems load the archives at first boot), or --target live' },
       );
