@@ -3,7 +3,7 @@
 import { posix } from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { Engine } from '../types.js';
-import { INSTALLED_STORE_DIR } from '../units/render.js';
+import { INSTALLED_STORE_DIR, installedStoreCopy } from '../units/render.js';
 
 /** Where Calamares reads its unpackfs settings (the live root's copy; the layer's replaces the base's). */
 export const UNPACKFS_CONF = 'etc/calamares/modules/unpackfs.conf';
@@ -38,7 +38,7 @@ export function unpackEntries(text: string): UnpackEntry[] | undefined {
  * one file (sourcefs `file`, into the folder the layer made) and mounted from the disk as it would be from the medium.
  */
 export function calamaresStoreEntry(engine: Engine): { sourcefs: 'squashfs' | 'file'; destination: string } {
-  return { sourcefs: engine === 'docker' ? 'squashfs' : 'file', destination: INSTALLED_STORE_DIR };
+  return { sourcefs: installedStoreCopy(engine) === 'unpack' ? 'squashfs' : 'file', destination: INSTALLED_STORE_DIR };
 }
 
 /**

@@ -30,7 +30,15 @@ import { engineBinaries, enginePackages } from '../rootfs/packages.js';
 import { readInitrd } from '../iso/initrd.js';
 import { xorrisoExtract } from '../iso/xorriso.js';
 import { type BuildContext, need, type Stage } from '../pipeline/context.js';
-import { INSTALLED_STORE_DIR, installedStoreFile, PAYLOAD_DIR, READY_STORE_ISO_PATH, readTemplate, render } from '../units/render.js';
+import {
+  INSTALLED_STORE_DIR,
+  installedStoreCopy,
+  installedStoreFile,
+  PAYLOAD_DIR,
+  READY_STORE_ISO_PATH,
+  readTemplate,
+  render,
+} from '../units/render.js';
 
 /** Where the d-i initrd segment puts remaster's files (live-installer runs every file in its hook folder). */
 export const DI_HOOK = 'usr/lib/live-installer.d/remaster';
@@ -57,22 +65,21 @@ export const installer: Stage = {
     ctx.facts.layerChanges = changes;
     const notes: string[] = [];
     const manifest = need(ctx.facts.manifest, 'image manifest');
+    const ready = ctx.config.imageStore === 'ready';
     const expect: ReplayExpectation = {
       binaries: engineBinaries[ctx.config.engine],
       packages: enginePackages[ctx.config.engine],
       files: [
         ...LOADER_FILES,
         // A ready store: no archives, the store itself on the disk, where the setup unit looks for it.
-        ...(ctx.config.imageStore === 'ready'
+        ...(ready
           ? [installedStoreFile(ctx.config.engine).slice(1)]
           : manifest.images.map((i) => `${PAYLOAD_DIR.slice(1)}/images/${i.file}`)),
       ],
       deleted: changes.whiteouts,
     };
     // A ready store reaches the installed disk as its own file, beside the layer (the engine's setup unit uses it there).
-    const ready = ctx.config.imageStore === 'ready';
     const storeFile = ready ? need(ctx.facts.isoMap.get(READY_STORE_ISO_PATH), 'ready store') : undefined;
-    const storeCopy = ctx.config.engine === 'docker' ? 'unpack' : 'file';
     const replayDir = ctx.ws.path('installer', 'replay');
     if (routes.some((r) => r.kind === 'calamares')) {
       if (!isAdditive(changes)) {
@@ -115,7 +122,7 @@ export const installer: Stage = {
         {
           LAYER: layer.isoPath,
           STORE: ready ? READY_STORE_ISO_PATH : '',
-          STORE_COPY: storeCopy,
+          STORE_COPY: installedStoreCopy(ctx.config.engine),
           STORE_DEST: INSTALLED_STORE_DIR,
         },
         'd-i-live-installer.sh',

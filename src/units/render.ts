@@ -170,6 +170,10 @@ export const INSTALLED_STORE_DIR = '/var/lib/remaster/installed-store';
 export function installedStoreFile(engine: Engine): string {
   return `${INSTALLED_STORE_DIR}/${engine === 'docker' ? DOCKER_STORE_FILE : 'store.squashfs'}`;
 }
+/** How an installer copies the store there: docker's files out of the squashfs (`unpack`), podman's squashfs as it is. */
+export function installedStoreCopy(engine: Engine): 'unpack' | 'file' {
+  return engine === 'docker' ? 'unpack' : 'file';
+}
 
 /**
  * Engine configuration that pins a storage driver, so a wrong one fails loudly instead of falling back;
